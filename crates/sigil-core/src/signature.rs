@@ -1,0 +1,307 @@
+//! Computing and checking signatures over a finished base string, and the
+//! OAuth Body Hash extension.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hmac::{KeyInit, Mac};
+use rsa::signature::{SignatureEncoding, Signer, Verifier};
+use sha1::Sha1;
+use sha2::{Digest, Sha256, Sha512};
+use subtle::ConstantTimeEq;
+
+use crate::encoding::encode_into;
+use crate::error::{SignError, VerifyError};
+use crate::keys::{RsaPrivateKey, RsaPublicKey, Secret, SigningKey, VerifyingKey};
+use crate::method::{DigestAlgorithm, SignatureMethod};
+
+/// The HMAC key and PLAINTEXT signature of RFC 5849 §3.4.2 and §3.4.4: the
+/// encoded consumer secret, `&`, and the encoded token secret (empty when
+/// there is no token).
+pub fn shared_key(consumer_secret: &Secret, token_secret: Option<&Secret>) -> String {
+    let cs = consumer_secret.expose();
+    let ts = token_secret.map_or("", Secret::expose);
+    let mut key = String::with_capacity(cs.len() + ts.len() + 8);
+    encode_into(&mut key, cs);
+    key.push('&');
+    encode_into(&mut key, ts);
+    key
+}
+
+fn hmac_bytes(digest: DigestAlgorithm, key: &[u8], message: &[u8]) -> Vec<u8> {
+    fn run<M: Mac + KeyInit>(key: &[u8], message: &[u8]) -> Vec<u8> {
+        // HMAC accepts keys of any length, so this cannot fail; an empty MAC
+        // would never verify anyway.
+        match <M as KeyInit>::new_from_slice(key) {
+            Ok(mut mac) => {
+                mac.update(message);
+                mac.finalize().into_bytes().to_vec()
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+    match digest {
+        DigestAlgorithm::Sha1 => run::<hmac::Hmac<Sha1>>(key, message),
+        DigestAlgorithm::Sha256 => run::<hmac::Hmac<Sha256>>(key, message),
+        DigestAlgorithm::Sha512 => run::<hmac::Hmac<Sha512>>(key, message),
+    }
+}
+
+fn hmac_verify(digest: DigestAlgorithm, key: &[u8], message: &[u8], tag: &[u8]) -> bool {
+    fn run<M: Mac + KeyInit>(key: &[u8], message: &[u8], tag: &[u8]) -> bool {
+        match <M as KeyInit>::new_from_slice(key) {
+            Ok(mut mac) => {
+                mac.update(message);
+                // verify_slice compares in constant time.
+                mac.verify_slice(tag).is_ok()
+            }
+            Err(_) => false,
+        }
+    }
+    match digest {
+        DigestAlgorithm::Sha1 => run::<hmac::Hmac<Sha1>>(key, message, tag),
+        DigestAlgorithm::Sha256 => run::<hmac::Hmac<Sha256>>(key, message, tag),
+        DigestAlgorithm::Sha512 => run::<hmac::Hmac<Sha512>>(key, message, tag),
+    }
+}
+
+fn rsa_sign(digest: DigestAlgorithm, key: &RsaPrivateKey, message: &[u8]) -> Vec<u8> {
+    use rsa::pkcs1v15::SigningKey as Pkcs1SigningKey;
+    fn run<D>(key: &RsaPrivateKey, message: &[u8]) -> Vec<u8>
+    where
+        D: Digest + rsa::pkcs8::AssociatedOid,
+    {
+        let signer = Pkcs1SigningKey::<D>::new(key.0.clone());
+        signer.sign(message).to_vec()
+    }
+    match digest {
+        DigestAlgorithm::Sha1 => run::<Sha1>(key, message),
+        DigestAlgorithm::Sha256 => run::<Sha256>(key, message),
+        DigestAlgorithm::Sha512 => run::<Sha512>(key, message),
+    }
+}
+
+fn rsa_verify(digest: DigestAlgorithm, key: &RsaPublicKey, message: &[u8], sig: &[u8]) -> bool {
+    use rsa::pkcs1v15::{Signature, VerifyingKey as Pkcs1VerifyingKey};
+    fn run<D>(key: &RsaPublicKey, message: &[u8], sig: &[u8]) -> bool
+    where
+        D: Digest + rsa::pkcs8::AssociatedOid,
+    {
+        let Ok(signature) = Signature::try_from(sig) else {
+            return false;
+        };
+        Pkcs1VerifyingKey::<D>::new(key.0.clone())
+            .verify(message, &signature)
+            .is_ok()
+    }
+    match digest {
+        DigestAlgorithm::Sha1 => run::<Sha1>(key, message, sig),
+        DigestAlgorithm::Sha256 => run::<Sha256>(key, message, sig),
+        DigestAlgorithm::Sha512 => run::<Sha512>(key, message, sig),
+    }
+}
+
+/// Signs a finished signature base string. Returns the value of
+/// `oauth_signature` before percent-encoding for transport (base64 for HMAC
+/// and RSA, the shared key for PLAINTEXT).
+///
+/// ```
+/// use sigil_core::{Secret, SignatureMethod, SigningKey, sign_base_string};
+/// let cs = Secret::new("kd94hf93k423kf44");
+/// let key = SigningKey::Shared { consumer_secret: &cs, token_secret: None };
+/// let sig = sign_base_string(SignatureMethod::Plaintext, "ignored", &key).unwrap();
+/// assert_eq!(sig, "kd94hf93k423kf44&");
+/// ```
+pub fn sign_base_string(
+    method: SignatureMethod,
+    base_string: &str,
+    key: &SigningKey<'_>,
+) -> Result<String, SignError> {
+    match (method, key) {
+        (
+            SignatureMethod::Plaintext,
+            SigningKey::Shared {
+                consumer_secret,
+                token_secret,
+            },
+        ) => Ok(shared_key(consumer_secret, *token_secret)),
+        (
+            _,
+            SigningKey::Shared {
+                consumer_secret,
+                token_secret,
+            },
+        ) if !method.is_rsa() => {
+            let digest = method.digest().ok_or(SignError::KeyMismatch)?;
+            let key = shared_key(consumer_secret, *token_secret);
+            Ok(BASE64.encode(hmac_bytes(digest, key.as_bytes(), base_string.as_bytes())))
+        }
+        (_, SigningKey::Rsa(private)) if method.is_rsa() => {
+            let digest = method.digest().ok_or(SignError::KeyMismatch)?;
+            Ok(BASE64.encode(rsa_sign(digest, private, base_string.as_bytes())))
+        }
+        _ => Err(SignError::KeyMismatch),
+    }
+}
+
+/// Checks `signature` (the value of `oauth_signature`, already
+/// percent-decoded once) against a finished base string.
+///
+/// The base64 is decoded strictly (canonical padding, no trailing garbage)
+/// and the comparison is constant-time.
+pub fn verify_base_string(
+    method: SignatureMethod,
+    base_string: &str,
+    signature: &str,
+    key: &VerifyingKey<'_>,
+) -> Result<(), VerifyError> {
+    let valid = match (method, key) {
+        (
+            SignatureMethod::Plaintext,
+            VerifyingKey::Shared {
+                consumer_secret,
+                token_secret,
+            },
+        ) => {
+            let expected = shared_key(consumer_secret, *token_secret);
+            bool::from(expected.as_bytes().ct_eq(signature.as_bytes()))
+        }
+        (
+            _,
+            VerifyingKey::Shared {
+                consumer_secret,
+                token_secret,
+            },
+        ) if !method.is_rsa() => {
+            let digest = method.digest().ok_or(VerifyError::KeyMismatch)?;
+            // The longest HMAC here is SHA-512's 64 bytes; a longer decoded
+            // value cannot match and fails to fit.
+            let mut tag = [0u8; 64];
+            match BASE64.decode_slice(signature.as_bytes(), &mut tag) {
+                Ok(len) => {
+                    let key = shared_key(consumer_secret, *token_secret);
+                    match tag.get(..len) {
+                        Some(tag) => {
+                            hmac_verify(digest, key.as_bytes(), base_string.as_bytes(), tag)
+                        }
+                        None => false,
+                    }
+                }
+                Err(_) => false,
+            }
+        }
+        (_, VerifyingKey::Rsa(public)) if method.is_rsa() => {
+            let digest = method.digest().ok_or(VerifyError::KeyMismatch)?;
+            match BASE64.decode(signature.as_bytes()) {
+                Ok(sig) => rsa_verify(digest, public, base_string.as_bytes(), &sig),
+                Err(_) => false,
+            }
+        }
+        _ => return Err(VerifyError::KeyMismatch),
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(VerifyError::InvalidSignature)
+    }
+}
+
+/// The `oauth_body_hash` of `body` for `method` (OAuth Request Body Hash
+/// extension): base64 of the method's digest of the raw body bytes. `None`
+/// for PLAINTEXT, which has no digest. The hash of an empty body is the
+/// digest of zero bytes.
+///
+/// ```
+/// use sigil_core::{SignatureMethod, body_hash};
+/// assert_eq!(
+///     body_hash(SignatureMethod::HmacSha1, b"").as_deref(),
+///     Some("2jmj7l5rSw0yVb/vlWAYkK/YBwk=")
+/// );
+/// ```
+pub fn body_hash(method: SignatureMethod, body: &[u8]) -> Option<String> {
+    let digest = method.digest()?;
+    Some(match digest {
+        DigestAlgorithm::Sha1 => BASE64.encode(Sha1::digest(body)),
+        DigestAlgorithm::Sha256 => BASE64.encode(Sha256::digest(body)),
+        DigestAlgorithm::Sha512 => BASE64.encode(Sha512::digest(body)),
+    })
+}
+
+/// Checks an `oauth_body_hash` value in constant time.
+pub(crate) fn body_hash_matches(method: SignatureMethod, body: &[u8], sent: &str) -> bool {
+    match body_hash(method, body) {
+        Some(expected) => expected.as_bytes().ct_eq(sent.as_bytes()).into(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plaintext_encodes_both_secrets() {
+        let cs = Secret::new("super secret");
+        let ts = Secret::new("even more secret");
+        assert_eq!(
+            shared_key(&cs, Some(&ts)),
+            "super%20secret&even%20more%20secret"
+        );
+        assert_eq!(shared_key(&Secret::default(), None), "&");
+    }
+
+    #[test]
+    fn hmac_rejects_truncated_or_padded_base64() {
+        let cs = Secret::new("cs");
+        let key = SigningKey::Shared {
+            consumer_secret: &cs,
+            token_secret: None,
+        };
+        let vkey = VerifyingKey::Shared {
+            consumer_secret: &cs,
+            token_secret: None,
+        };
+        let sig = sign_base_string(SignatureMethod::HmacSha1, "base", &key).unwrap();
+        assert!(verify_base_string(SignatureMethod::HmacSha1, "base", &sig, &vkey).is_ok());
+        let truncated = sig.trim_end_matches('=');
+        assert_eq!(
+            verify_base_string(SignatureMethod::HmacSha1, "base", truncated, &vkey),
+            Err(VerifyError::InvalidSignature)
+        );
+        let garbage = format!("{sig}AAAA");
+        assert_eq!(
+            verify_base_string(SignatureMethod::HmacSha1, "base", &garbage, &vkey),
+            Err(VerifyError::InvalidSignature)
+        );
+        assert_eq!(
+            verify_base_string(SignatureMethod::HmacSha1, "other", &sig, &vkey),
+            Err(VerifyError::InvalidSignature)
+        );
+    }
+
+    #[test]
+    fn key_kind_must_match_method() {
+        let cs = Secret::new("cs");
+        let key = SigningKey::Shared {
+            consumer_secret: &cs,
+            token_secret: None,
+        };
+        assert_eq!(
+            sign_base_string(SignatureMethod::RsaSha1, "b", &key),
+            Err(SignError::KeyMismatch)
+        );
+    }
+
+    #[test]
+    fn body_hash_per_method() {
+        assert_eq!(
+            body_hash(SignatureMethod::RsaSha256, b"").as_deref(),
+            Some("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+        );
+        assert_eq!(body_hash(SignatureMethod::Plaintext, b"x"), None);
+        // The LTI outcomes example of the Body Hash draft: "Hello World!".
+        assert_eq!(
+            body_hash(SignatureMethod::HmacSha1, b"Hello World!").as_deref(),
+            Some("Lve95gjOVATpfV8EL5X4nxwjKHE=")
+        );
+    }
+}
