@@ -45,6 +45,7 @@
 //! [RFC 5849]: https://www.rfc-editor.org/rfc/rfc5849
 
 pub mod encoding;
+pub mod example;
 mod error;
 mod keys;
 mod method;

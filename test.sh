@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The whole test suite, from a clean clone: installs and starts what the
+# tests need when it is missing (Python peer libraries, PostgreSQL, Redis,
+# Chromium), checks formatting and lints, then runs every test with the
+# service tests switched on. A missing service is a failure, never a skip.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+export SIGIL_TEST_POSTGRES_URL="${SIGIL_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+export SIGIL_TEST_REDIS_URL="${SIGIL_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then
+    log "apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    apt_updated=1
+  fi
+  log "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# Python peer libraries (oauthlib, requests-oauthlib, Authlib), pinned.
+ensure_python() {
+  if ! command -v python3 >/dev/null; then apt_install python3 python3-venv; fi
+  if [ ! -x .venv/bin/python ]; then
+    log "creating .venv"
+    python3 -m venv .venv || { apt_install python3-venv; python3 -m venv .venv; }
+  fi
+  if ! .venv/bin/python - <<'PY' 2>/dev/null
+import importlib.metadata as m, sys
+want = [l.split('#')[0].strip() for l in open('interop/requirements.txt')]
+for spec in filter(None, want):
+    name, version = spec.split('==')
+    if m.version(name) != version:
+        sys.exit(1)
+PY
+  then
+    log "installing interop/requirements.txt"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r interop/requirements.txt
+  fi
+  export SIGIL_PYTHON="$PWD/.venv/bin/python"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+ensure_postgres() {
+  if port_open 5432; then return; fi
+  if ! command -v pg_ctlcluster >/dev/null; then apt_install postgresql; fi
+  log "starting PostgreSQL"
+  local version
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  for _ in $(seq 30); do port_open 5432 && break; sleep 1; done
+  port_open 5432 || { echo "PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1; }
+}
+
+ensure_redis() {
+  if port_open 6379; then return; fi
+  if ! command -v redis-server >/dev/null; then apt_install redis-server; fi
+  log "starting Redis"
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  for _ in $(seq 30); do port_open 6379 && break; sleep 1; done
+  port_open 6379 || { echo "Redis did not start on 127.0.0.1:6379" >&2; exit 1; }
+}
+
+ensure_python
+ensure_postgres
+ensure_redis
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+log "cargo test (service tests on)"
+export SIGIL_SERVICE_TESTS=1
+cargo test --workspace "$@"
