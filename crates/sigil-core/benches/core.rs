@@ -24,17 +24,22 @@ fn bench(c: &mut Criterion) {
     let public = private.public_key();
 
     // The floor: HMAC-SHA1 over the finished base string.
+    let reference = example::oauth(SignatureMethod::HmacSha1);
     let signed = sign(
         &request(),
-        &example::oauth(SignatureMethod::HmacSha1),
-        &SigningKey::Shared { consumer_secret: &cs, token_secret: Some(&ts) },
+        &reference,
+        &SigningKey::Shared {
+            consumer_secret: &cs,
+            token_secret: Some(&ts),
+        },
     )
     .unwrap();
     let base = signed.base_string.clone();
     let key = shared_key(&cs, Some(&ts));
     c.bench_function("raw_hmac_sha1_of_base_string", |b| {
         b.iter(|| {
-            let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(black_box(key.as_bytes())).unwrap();
+            let mut mac =
+                hmac::Hmac::<sha1::Sha1>::new_from_slice(black_box(key.as_bytes())).unwrap();
             mac.update(black_box(base.as_bytes()));
             black_box(mac.finalize().into_bytes())
         })
@@ -44,12 +49,18 @@ fn bench(c: &mut Criterion) {
         let skey = if method.is_rsa() {
             SigningKey::Rsa(&private)
         } else {
-            SigningKey::Shared { consumer_secret: &cs, token_secret: Some(&ts) }
+            SigningKey::Shared {
+                consumer_secret: &cs,
+                token_secret: Some(&ts),
+            }
         };
         let vkey = if method.is_rsa() {
             VerifyingKey::Rsa(&public)
         } else {
-            VerifyingKey::Shared { consumer_secret: &cs, token_secret: Some(&ts) }
+            VerifyingKey::Shared {
+                consumer_secret: &cs,
+                token_secret: Some(&ts),
+            }
         };
         let oauth = example::oauth(method);
         c.bench_function(&format!("sign/{method}"), |b| {
@@ -58,7 +69,9 @@ fn bench(c: &mut Criterion) {
                 black_box(signed.authorization_header(None))
             })
         });
-        let header = sign(&request(), &oauth, &skey).unwrap().authorization_header(None);
+        let header = sign(&request(), &oauth, &skey)
+            .unwrap()
+            .authorization_header(None);
         let received = request().with_authorization(&header);
         c.bench_function(&format!("verify/{method}"), |b| {
             b.iter(|| {

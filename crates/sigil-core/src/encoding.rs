@@ -10,10 +10,67 @@ use crate::error::ParseError;
 
 const UPPER_HEX: &[u8; 16] = b"0123456789ABCDEF";
 
+/// The unreserved set as a table: one load per byte on the hot path.
+const UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = matches!(b, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~');
+        i += 1;
+    }
+    table
+};
+
 /// Whether `b` is in the RFC 5849 §3.6 unreserved set (`A-Z a-z 0-9 - . _ ~`).
 #[inline]
 pub const fn is_unreserved(b: u8) -> bool {
-    matches!(b, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~')
+    UNRESERVED[b as usize]
+}
+
+/// `%XX` for every octet, upper-case hex.
+const ESCAPES: [[u8; 3]; 256] = {
+    let mut table = [[0u8; 3]; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = [b'%', UPPER_HEX[i >> 4], UPPER_HEX[i & 0x0f]];
+        i += 1;
+    }
+    table
+};
+
+/// Appends the RFC 5849 §3.6 encoding of `input` to a byte buffer (the hot
+/// path: the base string is built as bytes).
+#[inline]
+pub(crate) fn encode_bytes_into(out: &mut Vec<u8>, input: &[u8]) {
+    let mut run_start = 0;
+    for (i, &b) in input.iter().enumerate() {
+        if is_unreserved(b) {
+            continue;
+        }
+        if let Some(run) = input.get(run_start..i) {
+            out.extend_from_slice(run);
+        }
+        out.extend_from_slice(&ESCAPES[usize::from(b)]);
+        run_start = i + 1;
+    }
+    if let Some(run) = input.get(run_start..) {
+        out.extend_from_slice(run);
+    }
+}
+
+/// Appends the encoding of a string that is already canonically encoded
+/// (only unreserved bytes and `%XX`): only `%` needs escaping, as `%25`.
+#[inline]
+pub(crate) fn encode_canonical_into(out: &mut Vec<u8>, canonical: &[u8]) {
+    let mut rest = canonical;
+    while let Some(i) = rest.iter().position(|&b| b == b'%') {
+        let (run, tail) = rest.split_at(i);
+        out.extend_from_slice(run);
+        out.extend_from_slice(b"%25");
+        rest = tail.get(1..).unwrap_or_default();
+    }
+    out.extend_from_slice(rest);
 }
 
 /// Appends the RFC 5849 §3.6 encoding of `input` to `out`.
@@ -41,9 +98,9 @@ pub fn encode_into(out: &mut String, input: &str) {
 
 #[inline]
 fn push_escaped(out: &mut String, b: u8) {
-    out.push('%');
-    out.push(char::from(UPPER_HEX[usize::from(b >> 4)]));
-    out.push(char::from(UPPER_HEX[usize::from(b & 0x0f)]));
+    for &c in &ESCAPES[usize::from(b)] {
+        out.push(char::from(c));
+    }
 }
 
 /// Returns the RFC 5849 §3.6 encoding of `input`, borrowing it when nothing
@@ -73,9 +130,12 @@ fn hex_value(b: u8) -> Option<u8> {
 /// is a result that is not UTF-8.
 fn decode_impl(input: &str, plus_is_space: bool) -> Result<Cow<'_, str>, ParseError> {
     let bytes = input.as_bytes();
-    let needs_work = bytes
-        .iter()
-        .any(|&b| b == b'%' || (plus_is_space && b == b'+'));
+    // Values are short: a plain loop beats a call into memchr.
+    let needs_work = if plus_is_space {
+        bytes.iter().any(|&b| b == b'%' || b == b'+')
+    } else {
+        bytes.contains(&b'%')
+    };
     if !needs_work {
         return Ok(Cow::Borrowed(input));
     }

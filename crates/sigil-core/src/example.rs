@@ -11,7 +11,8 @@ use crate::{OAuthParams, Secret, SignatureMethod};
 /// The request URL.
 pub const URL: &str = "https://api.twitter.com/1.1/statuses/update.json?include_entities=true";
 /// The form body.
-pub const BODY: &[u8] = b"status=Hello%20Ladies%20%2B%20Gentlemen%2C%20a%20signed%20OAuth%20request%21";
+pub const BODY: &[u8] =
+    b"status=Hello%20Ladies%20%2B%20Gentlemen%2C%20a%20signed%20OAuth%20request%21";
 /// The body's content type.
 pub const CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 /// The signature X's documentation gives for HMAC-SHA1.

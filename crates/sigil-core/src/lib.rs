@@ -45,8 +45,8 @@
 //! [RFC 5849]: https://www.rfc-editor.org/rfc/rfc5849
 
 pub mod encoding;
-pub mod example;
 mod error;
+pub mod example;
 mod keys;
 mod method;
 mod nonce;

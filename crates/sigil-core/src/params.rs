@@ -122,9 +122,44 @@ impl<'a> OAuthParams<'a> {
             .chain(self.signature.as_deref().map(|s| ("oauth_signature", s)))
     }
 
+    /// Calls `f` with each standard parameter present except
+    /// `oauth_signature` (extras are left to the caller). Written out rather
+    /// than chained: this is on the verification hot path.
+    pub(crate) fn for_each_signed<'s>(&'s self, mut f: impl FnMut(&'static str, &'s str)) {
+        if let Some(v) = &self.consumer_key {
+            f("oauth_consumer_key", v);
+        }
+        if let Some(v) = &self.token {
+            f("oauth_token", v);
+        }
+        if let Some(m) = self.signature_method {
+            f("oauth_signature_method", m.as_str());
+        }
+        if let Some(v) = &self.timestamp {
+            f("oauth_timestamp", v);
+        }
+        if let Some(v) = &self.nonce {
+            f("oauth_nonce", v);
+        }
+        if let Some(v) = &self.version {
+            f("oauth_version", v);
+        }
+        if let Some(v) = &self.callback {
+            f("oauth_callback", v);
+        }
+        if let Some(v) = &self.verifier {
+            f("oauth_verifier", v);
+        }
+        if let Some(v) = &self.body_hash {
+            f("oauth_body_hash", v);
+        }
+    }
+
     /// How many parameters are present.
     pub fn len(&self) -> usize {
-        self.iter().count()
+        let mut n = self.extras.len() + usize::from(self.signature.is_some());
+        self.for_each_signed(|_, _| n += 1);
+        n
     }
 
     /// Whether no parameter is present.
@@ -200,6 +235,24 @@ pub fn is_oauth_scheme(value: &str) -> bool {
             .get(..5)
             .is_some_and(|s| s.eq_ignore_ascii_case(b"OAuth"))
         && bytes.get(5).is_none_or(|&b| b == b' ' || b == b'\t')
+}
+
+/// Bytes allowed inside a quoted header value: printable ASCII,
+/// but not `"` or a backslash.
+const QUOTED_TEXT: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        table[i] = b >= 0x20 && b != 0x7f && b != b'"' && b != b'\\';
+        i += 1;
+    }
+    table
+};
+
+#[inline]
+fn is_quoted_text(b: u8) -> bool {
+    QUOTED_TEXT[usize::from(b)]
 }
 
 /// A small cursor over header bytes that cannot read past the end.
@@ -283,9 +336,7 @@ impl<'a> AuthorizationHeader<'a> {
                 cur.skip_ows();
             }
             first = false;
-            let name = cur.take_while(|b| {
-                b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'~')
-            });
+            let name = cur.take_while(crate::encoding::is_unreserved);
             if name.is_empty() {
                 return Err(ParseError::MalformedHeader("expected a parameter name"));
             }
@@ -306,7 +357,7 @@ impl<'a> AuthorizationHeader<'a> {
                 header.realm = Some(read_quoted_string(&mut cur)?);
                 continue;
             }
-            let raw = cur.take_while(|b| b != b'"' && b != b'\\' && !b.is_ascii_control());
+            let raw = cur.take_while(is_quoted_text);
             if !cur.eat(b'"') {
                 return Err(ParseError::MalformedHeader("unterminated or invalid value"));
             }
@@ -361,7 +412,7 @@ impl<'a> AuthorizationHeader<'a> {
 /// characters, `\x` quoted pairs, up to the closing quote.
 fn read_quoted_string<'a>(cur: &mut Cursor<'a>) -> Result<Cow<'a, str>, ParseError> {
     let start = cur.pos;
-    let plain = cur.take_while(|b| b != b'"' && b != b'\\' && !b.is_ascii_control());
+    let plain = cur.take_while(is_quoted_text);
     if cur.eat(b'"') {
         return Ok(Cow::Borrowed(plain));
     }

@@ -4,12 +4,12 @@
 
 use std::borrow::Cow;
 
-use crate::encoding::{Component, encode, encode_into, split_pairs};
+use crate::encoding::{Component, encode, encode_bytes_into, encode_canonical_into, split_pairs};
 use crate::error::{ParseError, SignError, VerifyError};
 use crate::keys::{SigningKey, VerifyingKey};
 use crate::method::SignatureMethod;
 use crate::params::{AuthorizationHeader, Limits, OAuthParams, is_oauth_scheme};
-use crate::signature::{body_hash_matches, sign_base_string, verify_base_string};
+use crate::signature::{body_hash_matches, sign_base_string, verify_base_bytes};
 use crate::uri::BaseUri;
 
 /// An HTTP request as far as OAuth is concerned: nothing is owned, nothing is
@@ -266,12 +266,14 @@ impl<'a> ParsedRequest<'a> {
                 Cow::Borrowed(p.value.encoded.as_ref()),
             )
         }));
-        pairs.extend(
-            self.oauth
-                .iter()
-                .filter(|(name, _)| *name != "oauth_signature")
-                .map(|(name, value)| (encode(name), encode(value))),
-        );
+        // Protocol parameter names are unreserved by construction, except
+        // extras read from a query or body.
+        self.oauth.for_each_signed(|name, value| {
+            pairs.push((Cow::Borrowed(name), encode(value)));
+        });
+        for (name, value) in &self.oauth.extras {
+            pairs.push((encode(name), encode(value)));
+        }
         pairs.sort_unstable();
         pairs
     }
@@ -290,33 +292,41 @@ impl<'a> ParsedRequest<'a> {
         out
     }
 
-    /// The signature base string of RFC 5849 §3.4.1.1.
-    pub fn base_string(&self) -> String {
-        let mut out = String::with_capacity(512);
-        for c in self.method.chars() {
-            out.push(c.to_ascii_uppercase());
+    /// Writes the signature base string of RFC 5849 §3.4.1.1 as bytes.
+    fn write_base_string(&self, out: &mut Vec<u8>) {
+        if self.method.bytes().any(|b| b.is_ascii_lowercase()) {
+            out.extend(self.method.bytes().map(|b| b.to_ascii_uppercase()));
+        } else {
+            out.extend_from_slice(self.method.as_bytes());
         }
-        out.push('&');
-        encode_into(&mut out, self.uri.scheme());
-        out.push_str("%3A%2F%2F");
-        encode_into(&mut out, self.uri.host());
+        out.push(b'&');
+        encode_bytes_into(out, self.uri.scheme().as_bytes());
+        out.extend_from_slice(b"%3A%2F%2F");
+        encode_bytes_into(out, self.uri.host().as_bytes());
         if let Some(port) = self.uri.port() {
-            out.push_str("%3A");
-            out.push_str(&port.to_string());
+            out.extend_from_slice(b"%3A");
+            out.extend_from_slice(port.to_string().as_bytes());
         }
-        encode_into(&mut out, self.uri.path());
-        out.push('&');
+        encode_bytes_into(out, self.uri.path().as_bytes());
+        out.push(b'&');
         // The normalised string holds only unreserved bytes, `%`, `=` and
         // `&`, so encoding it a second time is done on the fly.
         for (i, (name, value)) in self.sorted_encoded().iter().enumerate() {
             if i > 0 {
-                out.push_str("%26");
+                out.extend_from_slice(b"%26");
             }
-            encode_into(&mut out, name);
-            out.push_str("%3D");
-            encode_into(&mut out, value);
+            encode_canonical_into(out, name.as_bytes());
+            out.extend_from_slice(b"%3D");
+            encode_canonical_into(out, value.as_bytes());
         }
-        out
+    }
+
+    /// The signature base string of RFC 5849 §3.4.1.1.
+    pub fn base_string(&self) -> String {
+        let mut out = Vec::with_capacity(512);
+        self.write_base_string(&mut out);
+        // Every byte written is ASCII: unreserved characters and escapes.
+        String::from_utf8(out).unwrap_or_default()
     }
 
     /// Checks the signature (and `oauth_body_hash`, when present) with `key`.
@@ -332,12 +342,12 @@ impl<'a> ParsedRequest<'a> {
             .signature
             .as_deref()
             .ok_or(VerifyError::MissingSignature)?;
-        let base = if method == SignatureMethod::Plaintext {
-            String::new()
-        } else {
-            self.base_string()
-        };
-        verify_base_string(method, &base, signature, key)?;
+        let mut base = Vec::new();
+        if method != SignatureMethod::Plaintext {
+            base.reserve(512);
+            self.write_base_string(&mut base);
+        }
+        verify_base_bytes(method, &base, signature, key)?;
         if let Some(sent) = self.oauth.body_hash.as_deref() {
             if self.form_body {
                 return Err(VerifyError::BodyHashWithFormBody);
@@ -354,18 +364,37 @@ impl<'a> ParsedRequest<'a> {
 }
 
 /// A signed request: the protocol parameters with `oauth_signature`, and
-/// what was signed.
+/// the base string that was signed. Values borrow from what was signed; see
+/// [`Signed::into_owned`].
 #[derive(Clone, Debug)]
-pub struct Signed {
+pub struct Signed<'a> {
     /// The protocol parameters, signature included.
-    pub oauth: OAuthParams<'static>,
+    pub oauth: OAuthParams<'a>,
     /// The signature base string that was signed.
     pub base_string: String,
-    /// The normalised parameter string inside it.
-    pub normalized_params: String,
 }
 
-impl Signed {
+impl Signed<'_> {
+    /// Copies every borrowed value.
+    pub fn into_owned(self) -> Signed<'static> {
+        Signed {
+            oauth: self.oauth.into_owned(),
+            base_string: self.base_string,
+        }
+    }
+
+    /// The normalised parameter string inside the base string (its last
+    /// part, decoded once: it holds no raw `&`).
+    pub fn normalized_params(&self) -> String {
+        let encoded = self
+            .base_string
+            .rsplit_once('&')
+            .map_or("", |(_, params)| params);
+        crate::encoding::decode(encoded)
+            .map(Cow::into_owned)
+            .unwrap_or_default()
+    }
+
     /// The signature, before percent-encoding for transport.
     pub fn signature(&self) -> &str {
         self.oauth.signature.as_deref().unwrap_or("")
@@ -448,11 +477,11 @@ impl Signed {
 /// let signed = sign(&request, &oauth, &key).unwrap();
 /// assert_eq!(signed.signature(), "MdpQcU8iPSUjWoN/UDMsK2sui9I=");
 /// ```
-pub fn sign(
-    request: &Request<'_>,
-    oauth: &OAuthParams<'_>,
+pub fn sign<'a>(
+    request: &Request<'a>,
+    oauth: &'a OAuthParams<'_>,
     key: &SigningKey<'_>,
-) -> Result<Signed, SignError> {
+) -> Result<Signed<'a>, SignError> {
     let unsigned = Request {
         authorization: None,
         ..*request
@@ -485,13 +514,11 @@ pub fn sign(
     // PLAINTEXT signs nothing, but the base string is still worth showing.
     let base_string = parsed.base_string();
     let signature = sign_base_string(method, &base_string, key)?;
-    let normalized_params = parsed.normalized_params();
-    let mut signed_oauth = parsed.oauth.into_owned();
+    let mut signed_oauth = parsed.oauth;
     signed_oauth.signature = Some(Cow::Owned(signature));
     Ok(Signed {
         oauth: signed_oauth,
         base_string,
-        normalized_params,
     })
 }
 
@@ -612,7 +639,6 @@ mod tests {
                 ..OAuthParams::default()
             },
             base_string: String::new(),
-            normalized_params: String::new(),
         };
         assert_eq!(
             signed.url_with_params("http://a/b"),

@@ -154,6 +154,16 @@ pub fn verify_base_string(
     signature: &str,
     key: &VerifyingKey<'_>,
 ) -> Result<(), VerifyError> {
+    verify_base_bytes(method, base_string.as_bytes(), signature, key)
+}
+
+/// [`verify_base_string`] over the base string's bytes.
+pub(crate) fn verify_base_bytes(
+    method: SignatureMethod,
+    base_string: &[u8],
+    signature: &str,
+    key: &VerifyingKey<'_>,
+) -> Result<(), VerifyError> {
     let valid = match (method, key) {
         (
             SignatureMethod::Plaintext,
@@ -180,9 +190,7 @@ pub fn verify_base_string(
                 Ok(len) => {
                     let key = shared_key(consumer_secret, *token_secret);
                     match tag.get(..len) {
-                        Some(tag) => {
-                            hmac_verify(digest, key.as_bytes(), base_string.as_bytes(), tag)
-                        }
+                        Some(tag) => hmac_verify(digest, key.as_bytes(), base_string, tag),
                         None => false,
                     }
                 }
@@ -192,7 +200,7 @@ pub fn verify_base_string(
         (_, VerifyingKey::Rsa(public)) if method.is_rsa() => {
             let digest = method.digest().ok_or(VerifyError::KeyMismatch)?;
             match BASE64.decode(signature.as_bytes()) {
-                Ok(sig) => rsa_verify(digest, public, base_string.as_bytes(), &sig),
+                Ok(sig) => rsa_verify(digest, public, base_string, &sig),
                 Err(_) => false,
             }
         }

@@ -11,9 +11,7 @@ use sigil_core::*;
 
 fn rsa_key() -> &'static RsaPrivateKey {
     static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| {
-        RsaPrivateKey::from_pem(include_str!("data/test-rsa-pkcs1.pem")).unwrap()
-    })
+    KEY.get_or_init(|| RsaPrivateKey::from_pem(include_str!("data/test-rsa-pkcs1.pem")).unwrap())
 }
 
 fn any_method() -> impl Strategy<Value = SignatureMethod> {

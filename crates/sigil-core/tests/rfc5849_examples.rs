@@ -229,9 +229,10 @@ fn x_twitter_status_update_example() {
     let (cs, ts) = example::secrets();
     let request =
         Request::new("POST", example::URL).with_body(example::CONTENT_TYPE, example::BODY);
+    let oauth = example::oauth(SignatureMethod::HmacSha1);
     let signed = sign(
         &request,
-        &example::oauth(SignatureMethod::HmacSha1),
+        &oauth,
         &SigningKey::Shared {
             consumer_secret: &cs,
             token_secret: Some(&ts),

@@ -69,7 +69,9 @@ fn every_self_consistent_vector_through_the_cli() {
         match get("oauth_version") {
             Some("1.0") => {}
             Some(other) => {
-                cmd.arg("--no-version").arg("--oauth").arg(format!("oauth_version={other}"));
+                cmd.arg("--no-version")
+                    .arg("--oauth")
+                    .arg(format!("oauth_version={other}"));
             }
             None => {
                 cmd.arg("--no-version");
@@ -100,7 +102,11 @@ fn every_self_consistent_vector_through_the_cli() {
         );
         let json: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(json["signature"], v["expected_signature"], "{}", v["id"]);
-        assert_eq!(json["base_string"], v["expected_base_string"], "{}", v["id"]);
+        assert_eq!(
+            json["base_string"], v["expected_base_string"],
+            "{}",
+            v["id"]
+        );
         let auth = json["authorization"].as_str().unwrap();
         assert!(auth.starts_with("OAuth "), "{}", v["id"]);
         if let Some(realm) = v["realm"].as_str() {
@@ -115,19 +121,41 @@ fn every_self_consistent_vector_through_the_cli() {
 #[test]
 fn outputs_are_deterministic_and_separate() {
     let base = [
-        "sign", "--method", "GET", "--url",
+        "sign",
+        "--method",
+        "GET",
+        "--url",
         "http://photos.example.net/photos?file=vacation.jpg&size=original",
-        "--consumer-key", "dpf43f3p2l4k3l03", "--consumer-secret", "kd94hf93k423kf44",
-        "--token", "nnch734d00sl2jdk", "--token-secret", "pfkkdhi9sl3r4s00",
-        "--nonce", "chapoH", "--timestamp", "137131202", "--no-version", "--realm", "Photos",
+        "--consumer-key",
+        "dpf43f3p2l4k3l03",
+        "--consumer-secret",
+        "kd94hf93k423kf44",
+        "--token",
+        "nnch734d00sl2jdk",
+        "--token-secret",
+        "pfkkdhi9sl3r4s00",
+        "--nonce",
+        "chapoH",
+        "--timestamp",
+        "137131202",
+        "--no-version",
+        "--realm",
+        "Photos",
     ];
     let run = |output: &str| {
-        let out = sigil().args(base).args(["--output", output]).output().unwrap();
+        let out = sigil()
+            .args(base)
+            .args(["--output", output])
+            .output()
+            .unwrap();
         assert!(out.status.success());
         String::from_utf8(out.stdout).unwrap()
     };
     assert_eq!(run("signature"), "MdpQcU8iPSUjWoN/UDMsK2sui9I=\n");
-    assert!(run("base-string").starts_with("GET&http%3A%2F%2Fphotos.example.net%2Fphotos&file%3Dvacation.jpg"));
+    assert!(
+        run("base-string")
+            .starts_with("GET&http%3A%2F%2Fphotos.example.net%2Fphotos&file%3Dvacation.jpg")
+    );
     assert_eq!(
         run("header"),
         "OAuth realm=\"Photos\", oauth_consumer_key=\"dpf43f3p2l4k3l03\", oauth_token=\"nnch734d00sl2jdk\", oauth_signature_method=\"HMAC-SHA1\", oauth_timestamp=\"137131202\", oauth_nonce=\"chapoH\", oauth_signature=\"MdpQcU8iPSUjWoN%2FUDMsK2sui9I%3D\"\n"
@@ -146,15 +174,42 @@ fn body_hash_for_a_non_form_body() {
     let body = dir.join("body.xml");
     std::fs::write(&body, "Hello World!").unwrap();
     let out = sigil()
-        .args(["sign", "--method", "POST", "--url", "https://lti.example/outcomes", "--consumer-key", "k",
-               "--consumer-secret", "s", "--nonce", "n", "--timestamp", "1", "--body-hash",
-               "--content-type", "application/xml", "--output", "json", "--body"])
+        .args([
+            "sign",
+            "--method",
+            "POST",
+            "--url",
+            "https://lti.example/outcomes",
+            "--consumer-key",
+            "k",
+            "--consumer-secret",
+            "s",
+            "--nonce",
+            "n",
+            "--timestamp",
+            "1",
+            "--body-hash",
+            "--content-type",
+            "application/xml",
+            "--output",
+            "json",
+            "--body",
+        ])
         .arg(&body)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(json["params"].as_str().unwrap().contains("oauth_body_hash=Lve95gjOVATpfV8EL5X4nxwjKHE%3D"));
+    assert!(
+        json["params"]
+            .as_str()
+            .unwrap()
+            .contains("oauth_body_hash=Lve95gjOVATpfV8EL5X4nxwjKHE%3D")
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -162,13 +217,64 @@ fn body_hash_for_a_non_form_body() {
 fn bad_arguments_exit_2_with_one_line() {
     let cases: &[&[&str]] = &[
         &["sign", "--url", "http://a.b/"],
-        &["sign", "--url", "http://a.b/", "--consumer-key", "k", "--signature-method", "MD5"],
+        &[
+            "sign",
+            "--url",
+            "http://a.b/",
+            "--consumer-key",
+            "k",
+            "--signature-method",
+            "MD5",
+        ],
         &["sign", "--url", "not a url", "--consumer-key", "k"],
-        &["sign", "--url", "http://a.b/", "--consumer-key", "k", "--signature-method", "RSA-SHA1"],
-        &["sign", "--url", "http://a.b/", "--consumer-key", "k", "--oauth", "novalue"],
-        &["sign", "--url", "http://a.b/", "--consumer-key", "k", "--oauth", "foo=bar"],
-        &["sign", "--url", "http://a.b/", "--consumer-key", "k", "--oauth", "oauth_nonce=x", "--nonce", "y"],
-        &["sign", "--url", "http://a.b/", "--consumer-key", "k", "--form", "a=b", "--body-hash"],
+        &[
+            "sign",
+            "--url",
+            "http://a.b/",
+            "--consumer-key",
+            "k",
+            "--signature-method",
+            "RSA-SHA1",
+        ],
+        &[
+            "sign",
+            "--url",
+            "http://a.b/",
+            "--consumer-key",
+            "k",
+            "--oauth",
+            "novalue",
+        ],
+        &[
+            "sign",
+            "--url",
+            "http://a.b/",
+            "--consumer-key",
+            "k",
+            "--oauth",
+            "foo=bar",
+        ],
+        &[
+            "sign",
+            "--url",
+            "http://a.b/",
+            "--consumer-key",
+            "k",
+            "--oauth",
+            "oauth_nonce=x",
+            "--nonce",
+            "y",
+        ],
+        &[
+            "sign",
+            "--url",
+            "http://a.b/",
+            "--consumer-key",
+            "k",
+            "--form",
+            "a=b",
+            "--body-hash",
+        ],
     ];
     for args in cases {
         let out = sigil().args(*args).output().unwrap();

@@ -6,8 +6,8 @@ use anyhow::{Context, anyhow};
 use clap::{Args, ValueEnum};
 use sigil_core::encoding::form_encode;
 use sigil_core::{
-    AuthorizationHeader, OAuthParams, Request, RsaPrivateKey, Secret, SignatureMethod, SigningKey,
-    SystemClock, Clock, body_hash, generate_nonce, sign,
+    AuthorizationHeader, Clock, OAuthParams, Request, RsaPrivateKey, Secret, SignatureMethod,
+    SigningKey, SystemClock, body_hash, generate_nonce, sign,
 };
 
 use super::Failure;
@@ -156,9 +156,8 @@ pub fn run(args: SignArgs) -> Result<(), Failure> {
                 "--body-hash is not allowed with a form body"
             )));
         }
-        let hash = body_hash(method, &body).ok_or_else(|| {
-            Failure::usage(anyhow!("--body-hash is not defined for {method}"))
-        })?;
+        let hash = body_hash(method, &body)
+            .ok_or_else(|| Failure::usage(anyhow!("--body-hash is not defined for {method}")))?;
         oauth
             .set("oauth_body_hash", Cow::Owned(hash))
             .map_err(|e| Failure::usage(anyhow!(e)))?;
@@ -175,7 +174,9 @@ pub fn run(args: SignArgs) -> Result<(), Failure> {
         }
         (None, true) => return Err(Failure::usage(anyhow!("{method} needs --rsa-key"))),
         (Some(_), false) => {
-            return Err(Failure::usage(anyhow!("--rsa-key is only for RSA-SHA* methods")));
+            return Err(Failure::usage(anyhow!(
+                "--rsa-key is only for RSA-SHA* methods"
+            )));
         }
         (None, false) => None,
     };
@@ -201,7 +202,7 @@ pub fn run(args: SignArgs) -> Result<(), Failure> {
                 "base_string": signed.base_string,
                 "signature": signed.signature(),
                 "authorization": authorization,
-                "params": signed.normalized_params,
+                "params": signed.normalized_params(),
             });
             println!("{json}");
         }
