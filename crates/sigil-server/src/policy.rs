@@ -1,0 +1,199 @@
+//! What the provider accepts, with every default written down.
+
+use std::ops::RangeInclusive;
+
+use sigil_core::{Limits, SignatureMethod};
+
+/// How a requested `oauth_callback` must match one of the client's
+/// registered callback URLs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallbackRule {
+    /// Scheme, host, port and path equal a registered URL exactly; the
+    /// request may add a query (state the client wants back). The default.
+    Exact,
+    /// The callback starts with a registered URL, at a boundary: the next
+    /// character after the registered prefix is the end, `/`, `?` or `#`
+    /// (or the registered URL itself ends with `/`). So a registered
+    /// `https://app.example/cb` allows `https://app.example/cb/done` but not
+    /// `https://app.example/cb.evil.example`.
+    Prefix,
+}
+
+/// Provider policy. [`Policy::default`] is safe for production behind TLS.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Accepted clock skew, seconds, in the past and in the future.
+    /// Default 300.
+    pub timestamp_window: u64,
+    /// How long a nonce is remembered, seconds. It must cover the timestamp
+    /// window on both sides, or a request could be replayed once its nonce is
+    /// forgotten; [`Policy::validate`] refuses a shorter one. Default 600
+    /// (twice the window: a request stamped `window` seconds in the future
+    /// stays acceptable until `2 × window` from now).
+    pub nonce_lifetime: u64,
+    /// Signature methods accepted. Default: all seven.
+    pub signature_methods: Vec<SignatureMethod>,
+    /// Whether PLAINTEXT needs https (it sends the secrets). Default `true`;
+    /// a loopback URL counts as secure.
+    pub plaintext_requires_tls: bool,
+    /// Whether every OAuth request needs https. Default `true`; a loopback
+    /// URL counts as secure.
+    pub require_tls: bool,
+    /// The public base URL (scheme, host, optional port, optional path
+    /// prefix) clients use. The signature base string is built from it and
+    /// the request's path, never from the `Host` header. `None`: the front
+    /// end must pass absolute URLs.
+    pub public_base_url: Option<String>,
+    /// Accepted length of consumer keys, tokens and verifiers. Default
+    /// 1..=256. Every value must be printable ASCII without spaces.
+    pub key_length: RangeInclusive<usize>,
+    /// Accepted nonce length. Default 1..=128, so that the RFC's own examples
+    /// (`wIjqoS`, 6 characters) pass. Printable ASCII without spaces.
+    pub nonce_length: RangeInclusive<usize>,
+    /// How long temporary credentials live, seconds. Default 600.
+    pub temporary_lifetime: u64,
+    /// Whether `oob` callbacks are allowed at all (each client must also
+    /// allow them). Default `true`.
+    pub allow_oob: bool,
+    /// How callbacks must match the registered ones. Default
+    /// [`CallbackRule::Exact`].
+    pub callback_rule: CallbackRule,
+    /// Realms the provider knows; requests for others are refused. Empty:
+    /// any realm a client is allowed.
+    pub realms: Vec<String>,
+    /// The realm named in `WWW-Authenticate` on 401 answers.
+    pub www_authenticate_realm: String,
+    /// Parser bounds: header length, parameter count, body size.
+    pub limits: Limits,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            timestamp_window: 300,
+            nonce_lifetime: 600,
+            signature_methods: SignatureMethod::ALL.to_vec(),
+            plaintext_requires_tls: true,
+            require_tls: true,
+            public_base_url: None,
+            key_length: 1..=256,
+            nonce_length: 1..=128,
+            temporary_lifetime: 600,
+            allow_oob: true,
+            callback_rule: CallbackRule::Exact,
+            realms: Vec::new(),
+            www_authenticate_realm: "sigil".to_owned(),
+            limits: Limits::DEFAULT,
+        }
+    }
+}
+
+/// A policy that would leave a hole.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PolicyError {
+    /// The nonce memory is shorter than the span in which a timestamp stays
+    /// acceptable, so a request could be replayed after its nonce is
+    /// forgotten.
+    #[error("nonce_lifetime ({nonce}s) must be at least twice timestamp_window ({window}s)")]
+    NonceLifetimeTooShort {
+        /// The configured nonce lifetime.
+        nonce: u64,
+        /// The configured timestamp window.
+        window: u64,
+    },
+    /// No signature method is allowed.
+    #[error("no signature method allowed")]
+    NoSignatureMethod,
+    /// The public base URL is not an absolute http(s) URL.
+    #[error("public base URL must be an absolute http or https URL without query")]
+    BadPublicUrl,
+}
+
+impl Policy {
+    /// Checks the policy for holes: nonce memory shorter than twice the
+    /// timestamp window, no method allowed, a malformed public URL.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        if self.nonce_lifetime < self.timestamp_window.saturating_mul(2) {
+            return Err(PolicyError::NonceLifetimeTooShort {
+                nonce: self.nonce_lifetime,
+                window: self.timestamp_window,
+            });
+        }
+        if self.signature_methods.is_empty() {
+            return Err(PolicyError::NoSignatureMethod);
+        }
+        if let Some(url) = &self.public_base_url {
+            let ok = (url.starts_with("http://") || url.starts_with("https://"))
+                && !url.contains('?')
+                && !url.contains('#')
+                && sigil_core::BaseUri::parse(url).is_ok();
+            if !ok {
+                return Err(PolicyError::BadPublicUrl);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `callback` is allowed for a client that registered
+    /// `registered`, under this policy's rule. `oob` is handled apart.
+    pub fn callback_allowed(&self, callback: &str, registered: &[String]) -> bool {
+        if !(callback.starts_with("https://") || callback.starts_with("http://")) {
+            return false;
+        }
+        if sigil_core::BaseUri::parse(callback).is_err() {
+            return false;
+        }
+        registered.iter().any(|r| match self.callback_rule {
+            CallbackRule::Exact => {
+                let without_query = callback
+                    .split_once(['?', '#'])
+                    .map_or(callback, |(before, _)| before);
+                without_query == r
+            }
+            CallbackRule::Prefix => match callback.strip_prefix(r.as_str()) {
+                Some(rest) => {
+                    r.ends_with('/') || rest.is_empty() || rest.starts_with(['/', '?', '#'])
+                }
+                None => false,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policy_is_valid_and_short_nonce_memory_is_not() {
+        assert_eq!(Policy::default().validate(), Ok(()));
+        let flask_like = Policy {
+            timestamp_window: 600,
+            nonce_lifetime: 60,
+            ..Policy::default()
+        };
+        assert!(matches!(
+            flask_like.validate(),
+            Err(PolicyError::NonceLifetimeTooShort { .. })
+        ));
+    }
+
+    #[test]
+    fn callback_rules() {
+        let registered = vec!["https://app.example/cb".to_owned()];
+        let exact = Policy::default();
+        assert!(exact.callback_allowed("https://app.example/cb", &registered));
+        assert!(exact.callback_allowed("https://app.example/cb?state=1", &registered));
+        assert!(!exact.callback_allowed("https://app.example/cb/x", &registered));
+        assert!(!exact.callback_allowed("https://app.example/cbx", &registered));
+        assert!(!exact.callback_allowed("https://evil.example/cb", &registered));
+        assert!(!exact.callback_allowed("javascript:alert(1)", &registered));
+        let prefix = Policy {
+            callback_rule: CallbackRule::Prefix,
+            ..Policy::default()
+        };
+        assert!(prefix.callback_allowed("https://app.example/cb/x", &registered));
+        assert!(!prefix.callback_allowed("https://app.example/cb.evil.example/", &registered));
+        assert!(!prefix.callback_allowed("https://app.example/cbx", &registered));
+    }
+}
