@@ -454,6 +454,12 @@ impl Provider {
                 "PLAINTEXT requires https",
             ));
         }
+        if oauth.body_hash.is_some() && (parsed.has_form_body() || method.digest().is_none()) {
+            return Err(OAuthError::bad_request(
+                Problem::ParameterRejected,
+                "oauth_body_hash not allowed for this request",
+            ));
+        }
         let key_ok = |v: Option<&str>| v.is_none_or(|v| well_formed(v, &self.policy.key_length));
         let token = oauth.token.as_deref().filter(|t| !t.is_empty());
         if !key_ok(oauth.consumer_key.as_deref())
