@@ -1,0 +1,847 @@
+//! SQLite and PostgreSQL through sqlx, one schema and one set of queries
+//! (`$N` placeholders, `RETURNING`, `ON CONFLICT` work in both). Queries
+//! are checked at run time, so a build needs no database.
+//!
+//! Single use is atomic in the database: approving is a conditional
+//! `UPDATE ... RETURNING`, consuming a conditional `DELETE ... RETURNING`,
+//! recording a nonce an `INSERT ... ON CONFLICT DO UPDATE ... WHERE expired`
+//! whose affected-row count says whether it was fresh.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sigil_core::{RsaPublicKey, Secret, SignatureMethod};
+use sigil_server::{
+    AccessToken, Client, ClientStore, NonceKey, NonceStore, PasswordVerifier, StoreError,
+    TemporaryCredential, TemporaryCredentialStore, TokenStore,
+};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+
+use crate::passwords;
+use crate::seal::Sealer;
+
+/// The embedded migrations, applied in order at start.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
+
+/// How often (seconds of the store's clock) expired nonces and temporary
+/// credentials are swept as a side effect of recording nonces.
+const SWEEP_INTERVAL: u64 = 30;
+
+/// Which database is behind the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite (a file; the embedded default).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// Options for [`SqlStore::connect`].
+#[derive(Clone, Debug)]
+pub struct SqlOptions {
+    /// Pool size. Default 8 (PostgreSQL) or 4 (SQLite, which has one writer).
+    pub max_connections: Option<u32>,
+    /// PostgreSQL only: the schema to use (created if missing). Tests use
+    /// one schema each.
+    pub schema: Option<String>,
+    /// Sealing of secrets at rest.
+    pub sealer: Sealer,
+}
+
+impl Default for SqlOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: None,
+            schema: None,
+            sealer: Sealer::none(),
+        }
+    }
+}
+
+fn db_err(err: sqlx::Error) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate,
+        _ => StoreError::Unavailable(err.to_string()),
+    }
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn join(list: &[String], sep: &str) -> String {
+    list.join(sep)
+}
+
+fn split(text: &str, sep: char) -> Vec<String> {
+    text.split(sep)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn is_valid_schema_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Clients, temporary credentials, access tokens, nonces and users in
+/// SQLite or PostgreSQL.
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+    sealer: Sealer,
+    next_sweep: AtomicU64,
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore")
+            .field("backend", &self.backend)
+            .field("sealer", &self.sealer)
+            .finish_non_exhaustive()
+    }
+}
+
+// Column lists as macros, so that every query stays a string literal.
+macro_rules! temporary_columns {
+    () => {
+        "token, secret, client_key, callback, realms, created_at, expires_at, verifier, user_name"
+    };
+}
+macro_rules! token_columns {
+    () => {
+        "token, secret, client_key, user_name, realms, created_at"
+    };
+}
+macro_rules! client_columns {
+    () => {
+        "client_key, secret, rsa_public_key, name, description, website, callbacks, default_realms, allowed_realms, signature_methods, allow_oob, allow_xauth, enabled, owner, created_at"
+    };
+}
+
+impl SqlStore {
+    /// Connects (`sqlite://path` or `postgres://...`), creating a SQLite file
+    /// if missing, and applies the migrations.
+    pub async fn connect(url: &str, options: SqlOptions) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Unavailable(
+                "database URL must start with sqlite:// or postgres://".into(),
+            ));
+        };
+        let url = match backend {
+            Backend::Sqlite if !url.contains('?') && !url.contains(":memory:") => {
+                format!("{url}?mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let connect: AnyConnectOptions = url.parse().map_err(db_err)?;
+        let schema = match (&options.schema, backend) {
+            (Some(s), Backend::Postgres) if is_valid_schema_name(s) => Some(s.clone()),
+            (Some(_), Backend::Postgres) => {
+                return Err(StoreError::Unavailable("invalid schema name".into()));
+            }
+            _ => None,
+        };
+        if let Some(schema) = &schema {
+            // Create the schema with a one-off connection, before the pool
+            // points every connection at it.
+            let pool = AnyPoolOptions::new()
+                .max_connections(1)
+                .connect_with(connect.clone())
+                .await
+                .map_err(db_err)?;
+            // The name was checked: lower-case letters, digits, underscores.
+            pool.execute(sqlx::AssertSqlSafe(format!(
+                "CREATE SCHEMA IF NOT EXISTS {schema}"
+            )))
+            .await
+            .map_err(db_err)?;
+            pool.close().await;
+        }
+        let max = options.max_connections.unwrap_or(match backend {
+            Backend::Sqlite => 4,
+            Backend::Postgres => 8,
+        });
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _meta| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    match backend {
+                        Backend::Sqlite => {
+                            // WAL: readers never block the writer. NORMAL
+                            // sync is durable across process crashes.
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        }
+                        Backend::Postgres => {
+                            if let Some(schema) = schema {
+                                conn.execute(sqlx::AssertSqlSafe(format!(
+                                    "SET search_path TO {schema}"
+                                )))
+                                .await?;
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(connect)
+            .await
+            .map_err(db_err)?;
+        let store = Self {
+            pool,
+            backend,
+            sealer: options.sealer,
+            next_sweep: AtomicU64::new(0),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The database behind the store.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes the pool (waits for connections in use).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        self.pool
+            .execute(
+                "CREATE TABLE IF NOT EXISTS sigil_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            )
+            .await
+            .map_err(db_err)?;
+        for (version, sql) in MIGRATIONS {
+            let mut tx = self.pool.begin().await.map_err(db_err)?;
+            if self.backend == Backend::Postgres {
+                // Two instances starting together migrate one at a time.
+                tx.execute("SELECT pg_advisory_xact_lock(5849)")
+                    .await
+                    .map_err(db_err)?;
+            }
+            let applied = sqlx::query("SELECT version FROM sigil_migrations WHERE version = $1")
+                .bind(*version)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if applied.is_some() {
+                continue;
+            }
+            for statement in split_statements(sql) {
+                // Statements of the embedded migrations, not input.
+                tx.execute(sqlx::AssertSqlSafe(statement))
+                    .await
+                    .map_err(db_err)?;
+            }
+            sqlx::query("INSERT INTO sigil_migrations (version, applied_at) VALUES ($1, $2)")
+                .bind(*version)
+                .bind(to_i64(unix_now()))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            tx.commit().await.map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    fn client_from_row(&self, row: &AnyRow) -> Result<Client, StoreError> {
+        let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+        let key: String = row.try_get("client_key").map_err(get)?;
+        let secret: Option<String> = row.try_get("secret").map_err(get)?;
+        let secret = match secret {
+            Some(s) => Some(Secret::new(self.sealer.open(&s, &key)?)),
+            None => None,
+        };
+        let pem: Option<String> = row.try_get("rsa_public_key").map_err(get)?;
+        let rsa_public_key = match &pem {
+            Some(p) => Some(
+                RsaPublicKey::from_pem(p)
+                    .map_err(|_| StoreError::Corrupt("stored RSA key unreadable".into()))?,
+            ),
+            None => None,
+        };
+        let methods: String = row.try_get("signature_methods").map_err(get)?;
+        Ok(Client {
+            secret,
+            rsa_public_key,
+            rsa_public_key_pem: pem,
+            name: row.try_get("name").map_err(get)?,
+            description: row.try_get("description").map_err(get)?,
+            website: row.try_get("website").map_err(get)?,
+            callbacks: split(&row.try_get::<String, _>("callbacks").map_err(get)?, '\n'),
+            default_realms: split(
+                &row.try_get::<String, _>("default_realms").map_err(get)?,
+                ' ',
+            ),
+            allowed_realms: split(
+                &row.try_get::<String, _>("allowed_realms").map_err(get)?,
+                ' ',
+            ),
+            signature_methods: split(&methods, ',')
+                .iter()
+                .filter_map(|m| m.parse::<SignatureMethod>().ok())
+                .collect(),
+            allow_oob: row.try_get::<i64, _>("allow_oob").map_err(get)? != 0,
+            allow_xauth: row.try_get::<i64, _>("allow_xauth").map_err(get)? != 0,
+            enabled: row.try_get::<i64, _>("enabled").map_err(get)? != 0,
+            owner: row.try_get("owner").map_err(get)?,
+            created_at: to_u64(row.try_get("created_at").map_err(get)?),
+            key,
+        })
+    }
+
+    fn temporary_from_row(&self, row: &AnyRow) -> Result<TemporaryCredential, StoreError> {
+        let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+        let token: String = row.try_get("token").map_err(get)?;
+        let secret: String = row.try_get("secret").map_err(get)?;
+        Ok(TemporaryCredential {
+            secret: Secret::new(self.sealer.open(&secret, &token)?),
+            client_key: row.try_get("client_key").map_err(get)?,
+            callback: row.try_get("callback").map_err(get)?,
+            realms: split(&row.try_get::<String, _>("realms").map_err(get)?, ' '),
+            created_at: to_u64(row.try_get("created_at").map_err(get)?),
+            expires_at: to_u64(row.try_get("expires_at").map_err(get)?),
+            verifier: row.try_get("verifier").map_err(get)?,
+            user: row.try_get("user_name").map_err(get)?,
+            token,
+        })
+    }
+
+    fn token_from_row(&self, row: &AnyRow) -> Result<AccessToken, StoreError> {
+        let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+        let token: String = row.try_get("token").map_err(get)?;
+        let secret: String = row.try_get("secret").map_err(get)?;
+        Ok(AccessToken {
+            secret: Secret::new(self.sealer.open(&secret, &token)?),
+            client_key: row.try_get("client_key").map_err(get)?,
+            user: row.try_get("user_name").map_err(get)?,
+            realms: split(&row.try_get::<String, _>("realms").map_err(get)?, ' '),
+            created_at: to_u64(row.try_get("created_at").map_err(get)?),
+            token,
+        })
+    }
+
+    /// Registers a client. A taken key is [`StoreError::Duplicate`].
+    pub async fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
+        let secret = match &client.secret {
+            Some(s) => Some(self.sealer.seal(s.expose(), &client.key)?),
+            None => None,
+        };
+        let methods: Vec<String> = client
+            .signature_methods
+            .iter()
+            .map(|m| m.as_str().to_owned())
+            .collect();
+        sqlx::query(concat!(
+            "INSERT INTO clients (",
+            client_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        ))
+        .bind(&client.key)
+        .bind(secret)
+        .bind(&client.rsa_public_key_pem)
+        .bind(&client.name)
+        .bind(&client.description)
+        .bind(&client.website)
+        .bind(join(&client.callbacks, "\n"))
+        .bind(join(&client.default_realms, " "))
+        .bind(join(&client.allowed_realms, " "))
+        .bind(join(&methods, ","))
+        .bind(i64::from(client.allow_oob))
+        .bind(i64::from(client.allow_xauth))
+        .bind(i64::from(client.enabled))
+        .bind(&client.owner)
+        .bind(to_i64(client.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Replaces a client's registration (same key). Returns whether it
+    /// existed.
+    pub async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
+        let secret = match &client.secret {
+            Some(s) => Some(self.sealer.seal(s.expose(), &client.key)?),
+            None => None,
+        };
+        let methods: Vec<String> = client
+            .signature_methods
+            .iter()
+            .map(|m| m.as_str().to_owned())
+            .collect();
+        let done = sqlx::query(
+            "UPDATE clients SET secret = $1, rsa_public_key = $2, name = $3, description = $4, website = $5, callbacks = $6, default_realms = $7, allowed_realms = $8, signature_methods = $9, allow_oob = $10, allow_xauth = $11, enabled = $12, owner = $13 WHERE client_key = $14",
+        )
+        .bind(secret)
+        .bind(&client.rsa_public_key_pem)
+        .bind(&client.name)
+        .bind(&client.description)
+        .bind(&client.website)
+        .bind(join(&client.callbacks, "\n"))
+        .bind(join(&client.default_realms, " "))
+        .bind(join(&client.allowed_realms, " "))
+        .bind(join(&methods, ","))
+        .bind(i64::from(client.allow_oob))
+        .bind(i64::from(client.allow_xauth))
+        .bind(i64::from(client.enabled))
+        .bind(&client.owner)
+        .bind(&client.key)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Every client, or those registered by `owner`, oldest first.
+    pub async fn list_clients(&self, owner: Option<&str>) -> Result<Vec<Client>, StoreError> {
+        let rows = match owner {
+            Some(owner) => {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    client_columns!(),
+                    " FROM clients WHERE owner = $1 ORDER BY created_at, client_key"
+                ))
+                .bind(owner)
+                .fetch_all(&self.pool)
+                .await
+            }
+            None => {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    client_columns!(),
+                    " FROM clients ORDER BY created_at, client_key"
+                ))
+                .fetch_all(&self.pool)
+                .await
+            }
+        }
+        .map_err(db_err)?;
+        rows.iter().map(|r| self.client_from_row(r)).collect()
+    }
+
+    /// Enables or disables a client. Returns whether it exists.
+    pub async fn set_client_enabled(&self, key: &str, enabled: bool) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE clients SET enabled = $1 WHERE client_key = $2")
+            .bind(i64::from(enabled))
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Replaces a client's secret. Returns whether it exists.
+    pub async fn set_client_secret(&self, key: &str, secret: &Secret) -> Result<bool, StoreError> {
+        let sealed = self.sealer.seal(secret.expose(), key)?;
+        let done = sqlx::query("UPDATE clients SET secret = $1 WHERE client_key = $2")
+            .bind(sealed)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes a client and every token issued to it. Returns whether it
+    /// existed.
+    pub async fn delete_client(&self, key: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        for query in [
+            "DELETE FROM access_tokens WHERE client_key = $1",
+            "DELETE FROM temporary_credentials WHERE client_key = $1",
+        ] {
+            sqlx::query(query)
+                .bind(key)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        let done = sqlx::query("DELETE FROM clients WHERE client_key = $1")
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Every access token, oldest first.
+    pub async fn all_tokens(&self) -> Result<Vec<AccessToken>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM access_tokens ORDER BY created_at, token"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(|r| self.token_from_row(r)).collect()
+    }
+
+    /// The client secret exactly as stored (sealed or marked plain), to
+    /// audit that secrets are sealed at rest.
+    pub async fn stored_client_secret(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT secret FROM clients WHERE client_key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        match row {
+            Some(r) => r.try_get("secret").map_err(db_err),
+            None => Ok(None),
+        }
+    }
+
+    /// How many nonces are stored (expired ones included until swept).
+    pub async fn nonce_rows(&self) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM nonces")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(to_u64(row.try_get("n").map_err(db_err)?))
+    }
+
+    /// Creates a user with an argon2id hash of `password`. A taken name is
+    /// [`StoreError::Duplicate`].
+    pub async fn create_user(&self, name: &str, password: &str) -> Result<(), StoreError> {
+        let hash = passwords::hash(password)?;
+        sqlx::query("INSERT INTO users (name, password_hash, created_at) VALUES ($1, $2, $3)")
+            .bind(name)
+            .bind(hash)
+            .bind(to_i64(unix_now()))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Whether a user exists.
+    pub async fn user_exists(&self, name: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT name FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(row.is_some())
+    }
+
+    /// Checks a password against the stored argon2id hash. An unknown user
+    /// costs the same as a wrong password.
+    pub async fn check_password(&self, name: &str, password: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT password_hash FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let hash: Option<String> = match row {
+            Some(r) => Some(r.try_get("password_hash").map_err(db_err)?),
+            None => None,
+        };
+        passwords::verify(password, hash.as_deref()).await
+    }
+
+    /// Deletes expired nonces and temporary credentials; returns how many
+    /// rows went.
+    pub async fn sweep(&self, now: u64) -> Result<u64, StoreError> {
+        Ok(self.purge_nonces(now).await? + self.purge_temporary(now).await?)
+    }
+}
+
+/// Splits a migration into statements (the migrations hold no `;` inside
+/// strings or comments).
+fn split_statements(sql: &str) -> Vec<String> {
+    sql.split(';')
+        .map(|chunk| {
+            chunk
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .filter(|s| !s.trim().is_empty())
+        .collect()
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[async_trait]
+impl ClientStore for SqlStore {
+    async fn client(&self, key: &str) -> Result<Option<Client>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            client_columns!(),
+            " FROM clients WHERE client_key = $1"
+        ))
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(|r| self.client_from_row(&r)).transpose()
+    }
+}
+
+#[async_trait]
+impl TemporaryCredentialStore for SqlStore {
+    async fn create_temporary(&self, credential: TemporaryCredential) -> Result<(), StoreError> {
+        let secret = self
+            .sealer
+            .seal(credential.secret.expose(), &credential.token)?;
+        sqlx::query(concat!(
+            "INSERT INTO temporary_credentials (",
+            temporary_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(&credential.token)
+        .bind(secret)
+        .bind(&credential.client_key)
+        .bind(&credential.callback)
+        .bind(join(&credential.realms, " "))
+        .bind(to_i64(credential.created_at))
+        .bind(to_i64(credential.expires_at))
+        .bind(&credential.verifier)
+        .bind(&credential.user)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn temporary(&self, token: &str) -> Result<Option<TemporaryCredential>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            temporary_columns!(),
+            " FROM temporary_credentials WHERE token = $1"
+        ))
+        .bind(token)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(|r| self.temporary_from_row(&r)).transpose()
+    }
+
+    async fn approve_temporary(
+        &self,
+        token: &str,
+        user: &str,
+        verifier: &str,
+        now: u64,
+    ) -> Result<Option<TemporaryCredential>, StoreError> {
+        let row = sqlx::query(concat!(
+            "UPDATE temporary_credentials SET user_name = $1, verifier = $2 \
+             WHERE token = $3 AND expires_at > $4 AND verifier IS NULL \
+             RETURNING ",
+            temporary_columns!(),
+            ""
+        ))
+        .bind(user)
+        .bind(verifier)
+        .bind(token)
+        .bind(to_i64(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(|r| self.temporary_from_row(&r)).transpose()
+    }
+
+    async fn consume_temporary(
+        &self,
+        token: &str,
+        verifier: &str,
+        now: u64,
+    ) -> Result<Option<TemporaryCredential>, StoreError> {
+        let row = sqlx::query(concat!(
+            "DELETE FROM temporary_credentials \
+             WHERE token = $1 AND verifier = $2 AND user_name IS NOT NULL AND expires_at > $3 \
+             RETURNING ",
+            temporary_columns!(),
+            ""
+        ))
+        .bind(token)
+        .bind(verifier)
+        .bind(to_i64(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(|r| self.temporary_from_row(&r)).transpose()
+    }
+
+    async fn delete_temporary(&self, token: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM temporary_credentials WHERE token = $1")
+            .bind(token)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn purge_temporary(&self, now: u64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM temporary_credentials WHERE expires_at <= $1")
+            .bind(to_i64(now))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait]
+impl TokenStore for SqlStore {
+    async fn create_token(&self, token: AccessToken) -> Result<(), StoreError> {
+        let secret = self.sealer.seal(token.secret.expose(), &token.token)?;
+        sqlx::query(concat!(
+            "INSERT INTO access_tokens (",
+            token_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6)"
+        ))
+        .bind(&token.token)
+        .bind(secret)
+        .bind(&token.client_key)
+        .bind(&token.user)
+        .bind(join(&token.realms, " "))
+        .bind(to_i64(token.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn token(&self, token: &str) -> Result<Option<AccessToken>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM access_tokens WHERE token = $1"
+        ))
+        .bind(token)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(|r| self.token_from_row(&r)).transpose()
+    }
+
+    async fn revoke_token(&self, token: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM access_tokens WHERE token = $1")
+            .bind(token)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn revoke_tokens(&self, user: &str, client_key: &str) -> Result<u64, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM access_tokens WHERE user_name = $1 AND client_key = $2")
+                .bind(user)
+                .bind(client_key)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn tokens_for_user(&self, user: &str) -> Result<Vec<AccessToken>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM access_tokens WHERE user_name = $1 ORDER BY created_at, token"
+        ))
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(|r| self.token_from_row(r)).collect()
+    }
+}
+
+#[async_trait]
+impl NonceStore for SqlStore {
+    async fn check_and_record(
+        &self,
+        key: &NonceKey,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<bool, StoreError> {
+        let due = self.next_sweep.load(Ordering::Relaxed);
+        if now >= due
+            && self
+                .next_sweep
+                .compare_exchange(
+                    due,
+                    now + SWEEP_INTERVAL,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            // One caller sweeps; a failed sweep is retried next interval.
+            if let Err(err) = self.sweep(now).await {
+                tracing::warn!(error = %err, "sweeping expired nonces failed");
+            }
+        }
+        let done = sqlx::query(
+            "INSERT INTO nonces (client_key, token, ts, nonce, expires_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (client_key, token, ts, nonce) DO UPDATE SET expires_at = excluded.expires_at \
+             WHERE nonces.expires_at <= $6",
+        )
+        .bind(&key.client_key)
+        .bind(key.token.as_deref().unwrap_or(""))
+        .bind(to_i64(key.timestamp))
+        .bind(&key.nonce)
+        .bind(to_i64(expires_at))
+        .bind(to_i64(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn purge_nonces(&self, now: u64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM nonces WHERE expires_at <= $1")
+            .bind(to_i64(now))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait]
+impl PasswordVerifier for SqlStore {
+    async fn verify_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .check_password(username, password)
+            .await?
+            .then(|| username.to_owned()))
+    }
+}
