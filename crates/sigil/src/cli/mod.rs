@@ -1,5 +1,8 @@
 //! The command line: argument types and dispatch.
 
+mod admin;
+mod serve;
+mod settings;
 mod sign;
 
 use clap::{Parser, Subcommand};
@@ -17,6 +20,10 @@ enum Command {
     /// Print what a signed request would carry: base string, signature,
     /// Authorization header.
     Sign(sign::SignArgs),
+    /// Run the OAuth 1.0a provider (embedded SQLite by default).
+    Serve(serve::ServeArgs),
+    /// Manage users, clients and tokens.
+    Admin(admin::AdminArgs),
 }
 
 /// A command failure with the process exit status it maps to.
@@ -57,9 +64,39 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::from(anyhow::Error::from(e)))
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SIGIL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    // A second initialisation (tests) is harmless.
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Sign(args) => sign::run(args),
+        Command::Serve(args) => {
+            init_logging(std::env::var_os("SIGIL_LOG_JSON").is_some());
+            runtime()?.block_on(serve::run(args)).map_err(Failure::from)
+        }
+        Command::Admin(args) => {
+            init_logging(false);
+            runtime()?.block_on(admin::run(args)).map_err(Failure::from)
+        }
     }
 }

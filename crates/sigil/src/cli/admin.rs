@@ -1,0 +1,338 @@
+//! `sigil admin`: users, clients and tokens from the command line.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow, bail};
+use clap::{Args, Subcommand};
+use sigil_core::{RsaPublicKey, Secret, SignatureMethod, random_hex};
+use sigil_server::{Client, Policy, TokenStore};
+use tokio::io::AsyncReadExt;
+
+use super::settings::{FileConfig, StoreArgs, provider};
+
+/// Arguments of `sigil admin`.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Users (resource owners).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Registered applications.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// Approve a pending request token as a user and print the verifier.
+    Authorize {
+        /// The request token.
+        #[arg(long)]
+        token: String,
+        /// The approving user.
+        #[arg(long)]
+        user: String,
+        /// Print JSON: {"verifier": ..., "callback": ...}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Access tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user. Without --password-stdin a random password is made and
+    /// printed.
+    Add {
+        /// The user name.
+        name: String,
+        /// Read the password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Register an application; prints its key and secret.
+    Add {
+        /// Application name.
+        #[arg(long)]
+        name: String,
+        /// Description shown on the consent page.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Website.
+        #[arg(long)]
+        website: Option<String>,
+        /// Registered callback URL (repeat for more).
+        #[arg(long = "callback")]
+        callbacks: Vec<String>,
+        /// Realms the application may ask for (space-separated); also its
+        /// default realms.
+        #[arg(long)]
+        realms: Option<String>,
+        /// RSA public key (PEM, or an X.509 certificate) for RSA-SHA*.
+        #[arg(long, value_name = "FILE")]
+        rsa_public_key: Option<PathBuf>,
+        /// Allowed signature methods, comma-separated (default: all).
+        #[arg(long, value_delimiter = ',')]
+        signature_methods: Vec<String>,
+        /// Allow the oob (PIN) callback.
+        #[arg(long)]
+        allow_oob: bool,
+        /// Allow xAuth.
+        #[arg(long)]
+        allow_xauth: bool,
+        /// Print JSON: {"key": ..., "secret": ...}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List applications.
+    List,
+    /// Show one application (never its secret).
+    Show {
+        /// Consumer key.
+        key: String,
+    },
+    /// Disable an application: every request it signs is refused.
+    Disable {
+        /// Consumer key.
+        key: String,
+    },
+    /// Give an application a new secret; prints it.
+    RotateSecret {
+        /// Consumer key.
+        key: String,
+        /// Print JSON: {"key": ..., "secret": ...}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// List access tokens (never their secrets).
+    List {
+        /// Only this user's.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke an access token.
+    Revoke {
+        /// The access token.
+        token: String,
+    },
+}
+
+fn now() -> u64 {
+    sigil_core::Clock::now_unix(&sigil_core::SystemClock)
+}
+
+/// Runs `sigil admin`.
+pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let file = FileConfig::load(args.store.config.as_ref())?;
+    let open = args.store.open(&file).await?;
+    let sql = open.sql.clone();
+    match args.command {
+        AdminCommand::User {
+            command:
+                UserCommand::Add {
+                    name,
+                    password_stdin,
+                },
+        } => {
+            let (password, generated) = if password_stdin {
+                let mut text = String::new();
+                tokio::io::stdin().read_to_string(&mut text).await?;
+                let line = text.lines().next().unwrap_or_default().to_owned();
+                if line.is_empty() {
+                    bail!("empty password on standard input");
+                }
+                (line, false)
+            } else {
+                (random_hex::<12>()?, true)
+            };
+            sql.create_user(&name, &password)
+                .await
+                .map_err(|e| match e {
+                    sigil_server::StoreError::Duplicate => anyhow!("user {name} exists"),
+                    other => anyhow!(other),
+                })?;
+            if generated {
+                println!("user {name} added; password: {password}");
+            } else {
+                println!("user {name} added");
+            }
+        }
+        AdminCommand::Client { command } => client(&sql, command).await?,
+        AdminCommand::Authorize { token, user, json } => {
+            if !sql.user_exists(&user).await? {
+                bail!("no user {user} (add one with `sigil admin user add {user}`)");
+            }
+            let provider = provider(&open, Policy::default())?;
+            let approval = provider
+                .approve(&token, &user)
+                .await
+                .map_err(|e| anyhow!("cannot approve: {}", e.advice))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "verifier": approval.verifier, "callback": approval.redirect })
+                );
+            } else {
+                println!("verifier: {}", approval.verifier);
+                if let Some(redirect) = approval.redirect {
+                    println!("redirect: {redirect}");
+                }
+            }
+        }
+        AdminCommand::Token { command } => match command {
+            TokenCommand::List { user } => {
+                let tokens = match user {
+                    Some(user) => sql.tokens_for_user(&user).await?,
+                    None => sql.all_tokens().await?,
+                };
+                for t in tokens {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        t.token,
+                        t.client_key,
+                        t.user,
+                        t.realms.join(" "),
+                        t.created_at
+                    );
+                }
+            }
+            TokenCommand::Revoke { token } => {
+                if !sql.revoke_token(&token).await? {
+                    bail!("no such token");
+                }
+                println!("revoked");
+            }
+        },
+    }
+    sql.close().await;
+    Ok(())
+}
+
+async fn client(sql: &sigil_store::SqlStore, command: ClientCommand) -> anyhow::Result<()> {
+    match command {
+        ClientCommand::Add {
+            name,
+            description,
+            website,
+            callbacks,
+            realms,
+            rsa_public_key,
+            signature_methods,
+            allow_oob,
+            allow_xauth,
+            json,
+        } => {
+            let key = random_hex::<12>()?;
+            let secret = random_hex::<24>()?;
+            let mut client = Client::new(key.clone(), secret.clone(), name);
+            client.description = description;
+            client.website = website;
+            for cb in &callbacks {
+                sigil_core::BaseUri::parse(cb)
+                    .map_err(|e| anyhow!("bad callback URL {cb}: {e}"))?;
+            }
+            client.callbacks = callbacks;
+            let realms: Vec<String> = realms
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect();
+            client.allowed_realms = realms.clone();
+            client.default_realms = realms;
+            if let Some(path) = rsa_public_key {
+                let pem = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                client.rsa_public_key = Some(RsaPublicKey::from_pem(&pem)?);
+                client.rsa_public_key_pem = Some(pem);
+            }
+            client.signature_methods = signature_methods
+                .iter()
+                .map(|m| {
+                    m.parse::<SignatureMethod>()
+                        .map_err(|_| anyhow!("unknown signature method {m}"))
+                })
+                .collect::<anyhow::Result<_>>()?;
+            client.allow_oob = allow_oob;
+            client.allow_xauth = allow_xauth;
+            client.created_at = now();
+            sql.insert_client(&client).await?;
+            if json {
+                println!("{}", serde_json::json!({ "key": key, "secret": secret }));
+            } else {
+                println!("key: {key}\nsecret: {secret}");
+            }
+        }
+        ClientCommand::List => {
+            for c in sql.list_clients(None).await? {
+                println!(
+                    "{}\t{}\t{}",
+                    c.key,
+                    if c.enabled { "enabled" } else { "disabled" },
+                    c.name
+                );
+            }
+        }
+        ClientCommand::Show { key } => {
+            let c = sigil_server::ClientStore::client(sql, &key)
+                .await?
+                .ok_or_else(|| anyhow!("no client {key}"))?;
+            let methods: Vec<&str> = c.signature_methods.iter().map(|m| m.as_str()).collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "key": c.key,
+                    "name": c.name,
+                    "description": c.description,
+                    "website": c.website,
+                    "callbacks": c.callbacks,
+                    "realms": c.allowed_realms,
+                    "signature_methods": methods,
+                    "rsa_public_key": c.rsa_public_key_pem.is_some(),
+                    "allow_oob": c.allow_oob,
+                    "allow_xauth": c.allow_xauth,
+                    "enabled": c.enabled,
+                }))?
+            );
+        }
+        ClientCommand::Disable { key } => {
+            if !sql.set_client_enabled(&key, false).await? {
+                bail!("no client {key}");
+            }
+            println!("disabled {key}");
+        }
+        ClientCommand::RotateSecret { key, json } => {
+            let secret = random_hex::<24>()?;
+            if !sql
+                .set_client_secret(&key, &Secret::new(secret.clone()))
+                .await?
+            {
+                bail!("no client {key}");
+            }
+            if json {
+                println!("{}", serde_json::json!({ "key": key, "secret": secret }));
+            } else {
+                println!("secret: {secret}");
+            }
+        }
+    }
+    Ok(())
+}

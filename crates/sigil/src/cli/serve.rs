@@ -1,0 +1,385 @@
+//! `sigil serve`: the provider, ready to run.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use async_trait::async_trait;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Json, Response};
+use axum::routing::get;
+use clap::Args;
+use sigil_axum::{ConsentApp, OAuthGrant, flow_router, require_oauth};
+use sigil_server::{OAuthError, PendingAuthorization, Provider};
+
+use super::settings::{FileConfig, StoreArgs, policy_for, provider};
+
+/// Arguments of `sigil serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, env = "SIGIL_LISTEN")]
+    listen: Option<String>,
+    /// The public base URL clients use (default http://<listen>). The
+    /// signature base string is built from it.
+    #[arg(long, env = "SIGIL_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Allow plain http on a non-loopback public URL.
+    #[arg(long, env = "SIGIL_ALLOW_INSECURE_HTTP")]
+    allow_insecure_http: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// Requests, rejections and latency, for `/metrics`.
+#[derive(Default)]
+pub struct Metrics {
+    inner: Mutex<MetricsInner>,
+}
+
+#[derive(Default)]
+struct MetricsInner {
+    requests: BTreeMap<(String, String), u64>,
+    problems: BTreeMap<String, u64>,
+    latency: BTreeMap<String, Histogram>,
+}
+
+const BUCKETS: [f64; 10] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl Metrics {
+    fn record(&self, endpoint: &str, status: u16, problem: Option<&str>, seconds: f64) {
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        let outcome = if status < 400 {
+            "ok".to_owned()
+        } else {
+            status.to_string()
+        };
+        *inner
+            .requests
+            .entry((endpoint.to_owned(), outcome))
+            .or_default() += 1;
+        if let Some(problem) = problem {
+            *inner.problems.entry(problem.to_owned()).or_default() += 1;
+        }
+        let h = inner.latency.entry(endpoint.to_owned()).or_default();
+        for (bucket, count) in BUCKETS.iter().zip(h.counts.iter_mut()) {
+            if seconds <= *bucket {
+                *count += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += seconds;
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let Ok(inner) = self.inner.lock() else {
+            return String::new();
+        };
+        let mut out = String::new();
+        out.push_str("# HELP sigil_requests_total Requests by endpoint and outcome.\n");
+        out.push_str("# TYPE sigil_requests_total counter\n");
+        for ((endpoint, outcome), n) in &inner.requests {
+            out.push_str(&format!(
+                "sigil_requests_total{{endpoint=\"{endpoint}\",outcome=\"{outcome}\"}} {n}\n"
+            ));
+        }
+        out.push_str("# HELP sigil_rejections_total Refused OAuth requests by oauth_problem.\n");
+        out.push_str("# TYPE sigil_rejections_total counter\n");
+        for (problem, n) in &inner.problems {
+            out.push_str(&format!(
+                "sigil_rejections_total{{problem=\"{problem}\"}} {n}\n"
+            ));
+        }
+        out.push_str("# HELP sigil_request_seconds Request latency.\n");
+        out.push_str("# TYPE sigil_request_seconds histogram\n");
+        for (endpoint, h) in &inner.latency {
+            for (bucket, count) in BUCKETS.iter().zip(h.counts.iter()) {
+                out.push_str(&format!(
+                    "sigil_request_seconds_bucket{{endpoint=\"{endpoint}\",le=\"{bucket}\"}} {count}\n"
+                ));
+            }
+            out.push_str(&format!(
+                "sigil_request_seconds_bucket{{endpoint=\"{endpoint}\",le=\"+Inf\"}} {}\n",
+                h.count
+            ));
+            out.push_str(&format!(
+                "sigil_request_seconds_sum{{endpoint=\"{endpoint}\"}} {}\n",
+                h.sum
+            ));
+            out.push_str(&format!(
+                "sigil_request_seconds_count{{endpoint=\"{endpoint}\"}} {}\n",
+                h.count
+            ));
+        }
+        out
+    }
+}
+
+/// Escapes text for HTML.
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The consent page of a server without a web UI: it says what is asked
+/// and how to approve from the command line.
+struct CommandLineConsent;
+
+#[async_trait]
+impl ConsentApp for CommandLineConsent {
+    async fn consent_page(&self, pending: PendingAuthorization, _parts: &Parts) -> Response {
+        let realms = if pending.realms.is_empty() {
+            "(none)".to_owned()
+        } else {
+            pending.realms.join(", ")
+        };
+        let back = pending
+            .callback_host()
+            .unwrap_or_else(|| "a code (PIN) shown here".to_owned());
+        page(
+            StatusCode::OK,
+            "Authorize access",
+            &format!(
+                "<p><strong>{}</strong> asks for access to: {}.</p><p>You will be sent back to {}.</p>\
+                 <p>Approve with <code>sigil admin authorize --token {} --user NAME</code>.</p>",
+                html_escape(&pending.client_name),
+                html_escape(&realms),
+                html_escape(&back),
+                html_escape(&pending.token),
+            ),
+        )
+    }
+
+    async fn error_page(&self, error: OAuthError, _parts: &Parts) -> Response {
+        page(
+            StatusCode::BAD_REQUEST,
+            "This authorization request cannot be used",
+            &format!("<p>{}.</p>", html_escape(error.advice)),
+        )
+    }
+}
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title></head><body><main><h1>{title}</h1>{body}</main></body></html>"
+    );
+    let mut response = (status, Html(html)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+async fn me(OAuthGrant(grant): OAuthGrant) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "user": grant.user,
+        "client_key": grant.client_key,
+        "realms": grant.realms,
+    }))
+}
+
+async fn echo(OAuthGrant(_grant): OAuthGrant, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let query = parts
+        .uri
+        .query()
+        .map(|q| sigil_core::encoding::form_decode(q.as_bytes()))
+        .transpose();
+    let is_form = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(sigil_core::is_form_content_type);
+    // The guard already read and bounded the body.
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_else(|_| Bytes::new());
+    let form = if is_form {
+        sigil_core::encoding::form_decode(&body).map(Some)
+    } else {
+        Ok(None)
+    };
+    match (query, form) {
+        (Ok(query), Ok(form)) => Json(serde_json::json!({
+            "method": parts.method.as_str(),
+            "query": query.unwrap_or_default(),
+            "form": form.unwrap_or_default(),
+        }))
+        .into_response(),
+        _ => (StatusCode::BAD_REQUEST, "undecodable parameters").into_response(),
+    }
+}
+
+async fn metrics_page(State(metrics): State<Arc<Metrics>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        metrics.render(),
+    )
+        .into_response()
+}
+
+/// One log line and one metrics sample per request; never a secret or a
+/// signature.
+async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let endpoint = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    let problem = response
+        .extensions()
+        .get::<sigil_axum::ProblemName>()
+        .map(|p| p.0.as_str());
+    let client = response
+        .extensions()
+        .get::<sigil_axum::ClientKey>()
+        .map(|c| c.0.as_str());
+    metrics.record(&endpoint, status, problem, seconds);
+    tracing::info!(
+        endpoint,
+        method = %method,
+        status,
+        client_key = client.unwrap_or("-"),
+        problem = problem.unwrap_or("-"),
+        latency_ms = seconds * 1000.0,
+        "request"
+    );
+    response
+}
+
+/// The whole application: flow endpoints, demo API, health and metrics.
+pub fn app(provider: Arc<Provider>, metrics: Arc<Metrics>) -> Router {
+    let api = Router::new()
+        .route("/api/me", get(me))
+        .route("/api/echo", get(echo).post(echo).put(echo))
+        .layer(require_oauth(provider.clone(), &[]));
+    Router::new()
+        .nest(
+            "/oauth",
+            flow_router(provider, Arc::new(CommandLineConsent)),
+        )
+        .merge(api)
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics_page).with_state(metrics.clone()))
+        .layer(axum::middleware::from_fn_with_state(metrics, observe))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Runs `sigil serve`.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let file = FileConfig::load(args.store.config.as_ref())?;
+    let listen = args
+        .listen
+        .clone()
+        .or_else(|| file.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    let addr: SocketAddr = listen
+        .parse()
+        .with_context(|| format!("bad listen address {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = listener.local_addr()?;
+    let public_url = args
+        .public_url
+        .clone()
+        .or_else(|| file.public_url.clone())
+        .unwrap_or_else(|| format!("http://{bound}"));
+    let insecure = args.allow_insecure_http || file.allow_insecure_http.unwrap_or(false);
+    let policy = policy_for(
+        &public_url,
+        insecure,
+        file.realms.clone().unwrap_or_default(),
+    )?;
+    let open = args.store.open(&file).await?;
+    let provider = Arc::new(provider(&open, policy)?);
+
+    // Sweep expired nonces and temporary credentials in the background.
+    let sweeper = open.sql.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let now = sigil_core::Clock::now_unix(&sigil_core::SystemClock);
+            if let Err(err) = sweeper.sweep(now).await {
+                tracing::warn!(error = %err, "sweep failed");
+            }
+        }
+    });
+
+    let metrics = Arc::new(Metrics::default());
+    tracing::info!(listen = %bound, public_url, database = %super::settings::redact_url(&args.store.database_url(&file)), redis = open.redis.is_some(), "sigil serve ready");
+    // Scripts and tests read this line to learn the port.
+    println!("listening on http://{bound}");
+    axum::serve(listener, app(provider, metrics))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")?;
+    open.sql.close().await;
+    Ok(())
+}

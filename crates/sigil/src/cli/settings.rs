@@ -1,0 +1,191 @@
+//! Settings shared by `serve` and `admin`: flags, `SIGIL_*` environment
+//! variables (clap reads both), then the config file, then defaults.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde::Deserialize;
+use sigil_server::{Policy, Provider, Stores};
+use sigil_store::{RedisStore, Sealer, SqlOptions, SqlStore};
+
+/// Where the provider keeps its data.
+#[derive(Clone, Debug, Default, Args)]
+pub struct StoreArgs {
+    /// Database URL: sqlite://FILE (default sqlite://sigil.db) or postgres://...
+    #[arg(long, env = "SIGIL_DATABASE")]
+    pub database: Option<String>,
+    /// Redis URL for nonces and temporary credentials (shared by instances).
+    #[arg(long, env = "SIGIL_REDIS")]
+    pub redis: Option<String>,
+    /// Config file (TOML) with the same settings.
+    #[arg(long, env = "SIGIL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Key that seals secrets at rest: 64 hex characters or base64 of 32 bytes.
+    #[arg(long, env = "SIGIL_SEAL_KEY", hide_env_values = true)]
+    pub seal_key: Option<String>,
+}
+
+/// The config file: every flag of `serve`, by the same names.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Listen address.
+    pub listen: Option<String>,
+    /// Database URL.
+    pub database: Option<String>,
+    /// Redis URL.
+    pub redis: Option<String>,
+    /// Public base URL.
+    pub public_url: Option<String>,
+    /// Allow plain http on a non-loopback public URL.
+    pub allow_insecure_http: Option<bool>,
+    /// Sealing key.
+    pub seal_key: Option<String>,
+    /// Realms the provider knows.
+    pub realms: Option<Vec<String>>,
+}
+
+impl FileConfig {
+    /// Reads the file named by `--config`, or nothing.
+    pub fn load(path: Option<&PathBuf>) -> anyhow::Result<Self> {
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("bad config file {}", path.display()))
+    }
+}
+
+/// The stores, opened.
+pub struct OpenStores {
+    /// The SQL store (clients, tokens, users; nonces and temporary
+    /// credentials too without Redis).
+    pub sql: Arc<SqlStore>,
+    /// Redis, when configured.
+    pub redis: Option<RedisStore>,
+    /// The four concerns wired together.
+    pub stores: Stores,
+}
+
+impl StoreArgs {
+    /// The database URL after flags, environment and file.
+    pub fn database_url(&self, file: &FileConfig) -> String {
+        self.database
+            .clone()
+            .or_else(|| file.database.clone())
+            .unwrap_or_else(|| "sqlite://sigil.db".to_owned())
+    }
+
+    /// Opens the SQL store (applying migrations) and Redis if configured.
+    pub async fn open(&self, file: &FileConfig) -> anyhow::Result<OpenStores> {
+        let sealer = match self.seal_key.as_ref().or(file.seal_key.as_ref()) {
+            Some(key) => Sealer::from_config(key)?,
+            None => Sealer::none(),
+        };
+        let url = self.database_url(file);
+        let sql = Arc::new(
+            SqlStore::connect(
+                &url,
+                SqlOptions {
+                    sealer: sealer.clone(),
+                    ..SqlOptions::default()
+                },
+            )
+            .await
+            .with_context(|| format!("cannot open database {}", redact_url(&url)))?,
+        );
+        let redis = match self.redis.as_ref().or(file.redis.as_ref()) {
+            Some(url) => Some(
+                RedisStore::connect(url, "sigil:", sealer)
+                    .await
+                    .with_context(|| format!("cannot connect to Redis {}", redact_url(url)))?,
+            ),
+            None => None,
+        };
+        let stores = match &redis {
+            Some(r) => {
+                let shared = Arc::new(r.clone());
+                Stores {
+                    clients: sql.clone(),
+                    tokens: sql.clone(),
+                    temporary: shared.clone(),
+                    nonces: shared,
+                }
+            }
+            None => Stores::single(sql.clone()),
+        };
+        Ok(OpenStores { sql, redis, stores })
+    }
+}
+
+/// The URL without a password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = url.get(scheme_end + 3..at).unwrap_or_default();
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!(
+                "{}{user}:***{}",
+                url.get(..scheme_end + 3).unwrap_or_default(),
+                url.get(at..).unwrap_or_default()
+            )
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The provider policy for a public URL, refusing plain http off loopback
+/// unless allowed.
+pub fn policy_for(
+    public_url: &str,
+    allow_insecure_http: bool,
+    realms: Vec<String>,
+) -> anyhow::Result<Policy> {
+    let uri = sigil_core::BaseUri::parse(public_url)
+        .map_err(|e| anyhow::anyhow!("bad public URL {public_url}: {e}"))?;
+    let secure = uri.is_https() || uri.is_loopback();
+    if !secure && !allow_insecure_http {
+        bail!(
+            "public URL {public_url} is plain http on a non-loopback host: put TLS in front and give --public-url https://..., or pass --allow-insecure-http"
+        );
+    }
+    let policy = Policy {
+        public_base_url: Some(public_url.trim_end_matches('/').to_owned()),
+        require_tls: !allow_insecure_http,
+        realms,
+        ..Policy::default()
+    };
+    policy.validate()?;
+    Ok(policy)
+}
+
+/// A provider over opened stores.
+pub fn provider(open: &OpenStores, policy: Policy) -> anyhow::Result<Provider> {
+    Ok(Provider::new(open.stores.clone(), policy)?.with_password_verifier(open.sql.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("sqlite://sigil.db"), "sqlite://sigil.db");
+    }
+
+    #[test]
+    fn plain_http_needs_loopback_or_the_flag() {
+        assert!(policy_for("http://127.0.0.1:8080", false, vec![]).is_ok());
+        assert!(policy_for("http://auth.example", false, vec![]).is_err());
+        assert!(policy_for("http://auth.example", true, vec![]).is_ok());
+        assert!(
+            policy_for("https://auth.example", false, vec![])
+                .unwrap()
+                .require_tls
+        );
+    }
+}
