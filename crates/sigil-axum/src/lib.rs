@@ -73,10 +73,15 @@ impl OAuthRequest {
         let body = axum::body::to_bytes(body, limit)
             .await
             .map_err(|_| too_large())?;
-        let target = parts
-            .uri
+        // Inside a nested router axum strips the prefix from `uri`; the
+        // client signed the whole path.
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(&parts.uri, |original| &original.0);
+        let target = uri
             .path_and_query()
-            .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned());
+            .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
         let read = Self {
             method: parts.method.as_str().to_owned(),
             target,

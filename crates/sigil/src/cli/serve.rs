@@ -294,7 +294,7 @@ async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Ne
 /// The whole application: flow endpoints, demo API, health and metrics.
 pub fn app(provider: Arc<Provider>, metrics: Arc<Metrics>) -> Router {
     let api = Router::new()
-        .route("/api/me", get(me))
+        .route("/api/me", get(me).post(me))
         .route("/api/echo", get(echo).post(echo).put(echo))
         .layer(require_oauth(provider.clone(), &[]));
     Router::new()

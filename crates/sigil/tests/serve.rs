@@ -1,0 +1,723 @@
+//! `sigil serve` as a process, on a free port and a fresh database: real
+//! clients complete the dance, replays are refused (across a restart and
+//! across two instances), and bad input gets the right status while the
+//! server stays up.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::borrow::Cow;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+use sigil_core::{OAuthParams, Request, Secret, SignatureMethod, SigningKey, generate_nonce, sign};
+
+fn sigil() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sigil"))
+}
+
+fn services() -> bool {
+    std::env::var_os("SIGIL_SERVICE_TESTS").is_some()
+}
+
+fn python() -> Option<String> {
+    if let Ok(python) = std::env::var("SIGIL_PYTHON") {
+        return Some(python);
+    }
+    assert!(
+        !services(),
+        "SIGIL_SERVICE_TESTS is set but SIGIL_PYTHON is not: run ./test.sh"
+    );
+    eprintln!("skipping: set SIGIL_PYTHON (./test.sh does)");
+    None
+}
+
+/// A running `sigil serve`, killed on drop.
+struct Server {
+    child: Child,
+    /// Where it listens.
+    base: String,
+    /// The public URL clients sign (the same for instances behind one
+    /// load balancer).
+    public: String,
+    database: String,
+    redis: Option<String>,
+}
+
+impl Server {
+    fn start(database: &str, redis: Option<&str>) -> Self {
+        Self::start_with(database, redis, None, "127.0.0.1:0")
+    }
+
+    fn start_with(database: &str, redis: Option<&str>, public: Option<&str>, listen: &str) -> Self {
+        let mut cmd = sigil();
+        cmd.args(["serve", "--listen", listen, "--database", database])
+            .env("SIGIL_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(redis) = redis {
+            cmd.args(["--redis", redis]);
+        }
+        if let Some(public) = public {
+            cmd.args(["--public-url", public]);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Self {
+            child,
+            public: public.map_or_else(|| base.clone(), str::to_owned),
+            base,
+            database: database.to_owned(),
+            redis: redis.map(str::to_owned),
+        }
+    }
+
+    fn admin(&self, args: &[&str]) -> String {
+        let mut cmd = sigil();
+        cmd.args(["admin", "--database", &self.database]);
+        if let Some(redis) = &self.redis {
+            cmd.args(["--redis", redis]);
+        }
+        let out = cmd.args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "admin {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn stop(mut self) {
+        // SIGTERM: a graceful shutdown.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "serve exited with {status}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Keys {
+    hmac: (String, String),
+    rsa: String,
+}
+
+fn register(server: &Server) -> Keys {
+    let hmac: Value = serde_json::from_str(&server.admin(&[
+        "client",
+        "add",
+        "--name",
+        "Printer",
+        "--callback",
+        "http://127.0.0.1:9/callback",
+        "--realms",
+        "photos",
+        "--signature-methods",
+        "HMAC-SHA1,HMAC-SHA256,PLAINTEXT",
+        "--json",
+    ]))
+    .unwrap();
+    let pem = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../sigil-core/tests/data/test-rsa-public.pem"
+    );
+    let rsa: Value = serde_json::from_str(&server.admin(&[
+        "client",
+        "add",
+        "--name",
+        "Jira",
+        "--callback",
+        "http://127.0.0.1:9/callback",
+        "--rsa-public-key",
+        pem,
+        "--signature-methods",
+        "RSA-SHA1",
+        "--json",
+    ]))
+    .unwrap();
+    let user = sigil()
+        .args([
+            "admin",
+            "--database",
+            &server.database,
+            "user",
+            "add",
+            "alice",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(b"wonderland\n")?;
+            child.wait()
+        })
+        .unwrap();
+    assert!(user.success());
+    Keys {
+        hmac: (
+            hmac["key"].as_str().unwrap().to_owned(),
+            hmac["secret"].as_str().unwrap().to_owned(),
+        ),
+        rsa: rsa["key"].as_str().unwrap().to_owned(),
+    }
+}
+
+fn run_python_clients(python: &str, server: &Server, keys: &Keys) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../interop/clients_flow.py");
+    let pem = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../sigil-core/tests/data/test-rsa-pkcs1.pem"
+    );
+    let mut cmd = Command::new(python);
+    cmd.arg(script)
+        .args([
+            "--base",
+            &server.base,
+            "--sigil",
+            env!("CARGO_BIN_EXE_sigil"),
+        ])
+        .args(["--database", &server.database])
+        .args(["--hmac-key", &keys.hmac.0, "--hmac-secret", &keys.hmac.1])
+        .args(["--rsa-key", &keys.rsa, "--rsa-pem", pem]);
+    if let Some(redis) = &server.redis {
+        cmd.args(["--redis", redis]);
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "python clients failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // 2 libraries x 3 methods x 3 placements.
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("ok ")).count(),
+        18,
+        "{stdout}"
+    );
+}
+
+fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("sigil.db").display())
+}
+
+#[test]
+fn requests_oauthlib_and_authlib_complete_the_dance_on_sqlite() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&sqlite_url(&dir), None);
+    let keys = register(&server);
+    run_python_clients(&python, &server, &keys);
+    server.stop();
+}
+
+/// A fresh PostgreSQL database for one test, dropped at the end.
+struct PgDatabase {
+    url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    fn create() -> Self {
+        let admin = std::env::var("SIGIL_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let name = format!("sigil_test_{}", sigil_core::random_hex::<6>().unwrap());
+        psql(&admin, &format!("CREATE DATABASE {name}"));
+        let base = admin
+            .rsplit_once('/')
+            .map_or(admin.as_str(), |(b, _)| b)
+            .to_owned();
+        Self {
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin = std::env::var("SIGIL_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        psql(
+            &admin,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+    }
+}
+
+fn psql(url: &str, sql: &str) {
+    // On a thread of its own: callers may be inside a runtime already.
+    let (url, sql) = (url.to_owned(), sql.to_owned());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            sqlx::any::install_default_drivers();
+            let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        });
+    })
+    .join()
+    .unwrap();
+}
+
+fn redis_url() -> String {
+    // A database number of its own keeps the test's keys apart.
+    let base =
+        std::env::var("SIGIL_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    format!("{}/{}", base.trim_end_matches('/'), 7)
+}
+
+#[test]
+fn requests_oauthlib_and_authlib_complete_the_dance_on_postgres_and_redis() {
+    if !services() {
+        eprintln!("skipped: PostgreSQL and Redis tests run under ./test.sh");
+        return;
+    }
+    let Some(python) = python() else { return };
+    let db = PgDatabase::create();
+    let redis = redis_url();
+    let server = Server::start(&db.url, Some(&redis));
+    let keys = register(&server);
+    run_python_clients(&python, &server, &keys);
+    server.stop();
+}
+
+/// Signs a request with sigil-core and sends it.
+async fn send(
+    http: &reqwest::Client,
+    server: &Server,
+    method: &str,
+    path: &str,
+    key: (&str, &str),
+    token: Option<(&str, &str)>,
+    extra: &[(&str, &str)],
+) -> (u16, String, String) {
+    let nonce = generate_nonce().unwrap();
+    let now = sigil_core::Clock::now_unix(&sigil_core::SystemClock).to_string();
+    let mut oauth = OAuthParams {
+        consumer_key: Some(Cow::Borrowed(key.0)),
+        token: token.map(|(t, _)| Cow::Borrowed(t)),
+        signature_method: Some(SignatureMethod::HmacSha1),
+        timestamp: Some(Cow::Owned(now)),
+        nonce: Some(Cow::Owned(nonce)),
+        version: Some(Cow::Borrowed("1.0")),
+        ..OAuthParams::default()
+    };
+    for (n, v) in extra {
+        oauth.set(n, Cow::Borrowed(v)).unwrap();
+    }
+    let cs = Secret::new(key.1);
+    let ts = token.map(|(_, s)| Secret::new(s));
+    let signed_url = format!("{}{path}", server.public);
+    let url = format!("{}{path}", server.base);
+    let signed = sign(
+        &Request::new(method, &signed_url),
+        &oauth,
+        &SigningKey::Shared {
+            consumer_secret: &cs,
+            token_secret: ts.as_ref(),
+        },
+    )
+    .unwrap();
+    let header = signed.authorization_header(None);
+    let response = http
+        .request(method.parse().unwrap(), &url)
+        .header("Authorization", &header)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap(), header)
+}
+
+fn form_field(body: &str, name: &str) -> String {
+    sigil_core::encoding::form_decode(body.as_bytes())
+        .unwrap()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("no {name} in {body}"))
+}
+
+/// Request token, approval by `sigil admin authorize`, access token.
+async fn dance(http: &reqwest::Client, server: &Server, key: (&str, &str)) -> (String, String) {
+    let (status, body, _) = send(
+        http,
+        server,
+        "POST",
+        "/oauth/request_token",
+        key,
+        None,
+        &[("oauth_callback", "http://127.0.0.1:9/callback")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (token, secret) = (
+        form_field(&body, "oauth_token"),
+        form_field(&body, "oauth_token_secret"),
+    );
+    let approval: Value = serde_json::from_str(&server.admin(&[
+        "authorize",
+        "--token",
+        &token,
+        "--user",
+        "alice",
+        "--json",
+    ]))
+    .unwrap();
+    let verifier = approval["verifier"].as_str().unwrap().to_owned();
+    let (status, body, _) = send(
+        http,
+        server,
+        "POST",
+        "/oauth/access_token",
+        key,
+        Some((&token, &secret)),
+        &[("oauth_verifier", &verifier)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    (
+        form_field(&body, "oauth_token"),
+        form_field(&body, "oauth_token_secret"),
+    )
+}
+
+async fn replay(http: &reqwest::Client, url: &str, header: &str) -> (u16, String) {
+    let response = http
+        .get(url)
+        .header("Authorization", header)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replays_are_refused_even_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&sqlite_url(&dir), None);
+    let keys = register(&server);
+    let http = reqwest::Client::new();
+    let key = (keys.hmac.0.as_str(), keys.hmac.1.as_str());
+    let (token, secret) = dance(&http, &server, key).await;
+    let url = format!("{}/api/me", server.base);
+    let (status, body, header) = send(
+        &http,
+        &server,
+        "GET",
+        "/api/me",
+        key,
+        Some((&token, &secret)),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let me: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(me["user"], "alice");
+    assert_eq!(me["realms"], serde_json::json!(["photos"]));
+    let (status, body) = replay(&http, &url, &header).await;
+    assert_eq!(
+        (status, form_field(&body, "oauth_problem").as_str()),
+        (401, "nonce_used")
+    );
+
+    // Restart on the same file, on the same port: the nonce is remembered.
+    let listen = server.base.trim_start_matches("http://").to_owned();
+    let database = server.database.clone();
+    server.stop();
+    let restarted = Server::start_with(&database, None, None, &listen);
+    let (status, body) = replay(&http, &url, &header).await;
+    assert_eq!(
+        (status, form_field(&body, "oauth_problem").as_str()),
+        (401, "nonce_used")
+    );
+    // The access token itself survived the restart.
+    let (status, _, _) = send(
+        &http,
+        &restarted,
+        "GET",
+        "/api/me",
+        key,
+        Some((&token, &secret)),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    restarted.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_postgres_and_redis_share_replay_protection() {
+    if !services() {
+        eprintln!("skipped: PostgreSQL and Redis tests run under ./test.sh");
+        return;
+    }
+    let db = PgDatabase::create();
+    let redis = redis_url();
+    // Two instances behind one public URL, as behind a load balancer.
+    let public = "http://localhost:8443";
+    let a = Server::start_with(&db.url, Some(&redis), Some(public), "127.0.0.1:0");
+    let b = Server::start_with(&db.url, Some(&redis), Some(public), "127.0.0.1:0");
+    let keys = register(&a);
+    let http = reqwest::Client::new();
+    let key = (keys.hmac.0.as_str(), keys.hmac.1.as_str());
+    // Request token from A, exchange at B.
+    let (token, secret) = dance_across(&http, &a, &b, key).await;
+    let (status, body, header) = send(
+        &http,
+        &a,
+        "GET",
+        "/api/me",
+        key,
+        Some((&token, &secret)),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // The same signed request, replayed to B.
+    let (status, body) = replay(&http, &format!("{}/api/me", b.base), &header).await;
+    assert_eq!(
+        (status, form_field(&body, "oauth_problem").as_str()),
+        (401, "nonce_used")
+    );
+    a.stop();
+    b.stop();
+}
+
+/// The dance with the request token from `first` and the exchange at
+/// `second`; then a second exchange of the same verifier at `first` fails.
+async fn dance_across(
+    http: &reqwest::Client,
+    first: &Server,
+    second: &Server,
+    key: (&str, &str),
+) -> (String, String) {
+    let (status, body, _) = send(
+        http,
+        first,
+        "POST",
+        "/oauth/request_token",
+        key,
+        None,
+        &[("oauth_callback", "http://127.0.0.1:9/callback")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (token, secret) = (
+        form_field(&body, "oauth_token"),
+        form_field(&body, "oauth_token_secret"),
+    );
+    let approval: Value = serde_json::from_str(&first.admin(&[
+        "authorize",
+        "--token",
+        &token,
+        "--user",
+        "alice",
+        "--json",
+    ]))
+    .unwrap();
+    let verifier = approval["verifier"].as_str().unwrap().to_owned();
+    let (status, body, _) = send(
+        http,
+        second,
+        "POST",
+        "/oauth/access_token",
+        key,
+        Some((&token, &secret)),
+        &[("oauth_verifier", &verifier)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, again, _) = send(
+        http,
+        first,
+        "POST",
+        "/oauth/access_token",
+        key,
+        Some((&token, &secret)),
+        &[("oauth_verifier", &verifier)],
+    )
+    .await;
+    assert_eq!(
+        (status, form_field(&again, "oauth_problem").as_str()),
+        (401, "token_rejected")
+    );
+    (
+        form_field(&body, "oauth_token"),
+        form_field(&body, "oauth_token_secret"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_clear_statuses_and_the_server_stays_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&sqlite_url(&dir), None);
+    let keys = register(&server);
+    let http = reqwest::Client::new();
+    let key = (keys.hmac.0.as_str(), keys.hmac.1.as_str());
+    let (token, secret) = dance(&http, &server, key).await;
+    let me = format!("{}/api/me", server.base);
+    let (status, _, good) = send(
+        &http,
+        &server,
+        "GET",
+        "/api/me",
+        key,
+        Some((&token, &secret)),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let cases: Vec<(&str, String, u16, &str)> = vec![
+        ("no header", String::new(), 400, "parameter_absent"),
+        (
+            "basic",
+            "Basic dXNlcjpwYXNz".into(),
+            400,
+            "parameter_absent",
+        ),
+        (
+            "duplicate",
+            format!("{good}, oauth_nonce=\"x\""),
+            400,
+            "parameter_rejected",
+        ),
+        (
+            "unquoted",
+            good.replace("oauth_version=\"1.0\"", "oauth_version=1.0"),
+            400,
+            "parameter_rejected",
+        ),
+        (
+            "bad escape",
+            good.replace("oauth_nonce=\"", "oauth_nonce=\"%zz"),
+            400,
+            "parameter_rejected",
+        ),
+        (
+            "version 2.0",
+            good.replace("oauth_version=\"1.0\"", "oauth_version=\"2.0\""),
+            400,
+            "version_rejected",
+        ),
+        (
+            "unknown method",
+            good.replace("HMAC-SHA1", "HMAC-MD5"),
+            400,
+            "signature_method_rejected",
+        ),
+        (
+            "old timestamp",
+            {
+                let start = good.find("oauth_timestamp=\"").unwrap() + 17;
+                let end = start + good[start..].find('"').unwrap();
+                format!("{}1000000000{}", &good[..start], &good[end..])
+            },
+            401,
+            "timestamp_refused",
+        ),
+        (
+            "unknown key",
+            good.replace(
+                &format!("oauth_consumer_key=\"{}\"", keys.hmac.0),
+                "oauth_consumer_key=\"nobody\"",
+            ),
+            401,
+            "consumer_key_unknown",
+        ),
+        (
+            "unknown token",
+            good.replace(
+                &format!("oauth_token=\"{token}\""),
+                "oauth_token=\"nothing\"",
+            ),
+            401,
+            "token_rejected",
+        ),
+        (
+            "huge header",
+            format!("{good}, oauth_pad=\"{}\"", "a".repeat(9000)),
+            400,
+            "parameter_rejected",
+        ),
+        // `good` itself was sent once already.
+        ("replay", good.clone(), 401, "nonce_used"),
+    ];
+    for (name, header, status, problem) in cases {
+        let mut request = http.get(&me);
+        if !header.is_empty() {
+            request = request.header("Authorization", header);
+        }
+        let response = request.send().await.unwrap();
+        let got = response.status().as_u16();
+        let body = response.text().await.unwrap();
+        assert_eq!(got, status, "{name}: {body}");
+        if !problem.is_empty() {
+            assert_eq!(form_field(&body, "oauth_problem"), problem, "{name}");
+            assert!(
+                !body.contains(&secret) && !body.contains(&keys.hmac.1),
+                "{name}"
+            );
+        }
+    }
+    // A 10 MiB body to a protected route: 413 from the Content-Length
+    // alone, before the body is read (only 64 KiB of it is ever sent).
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = server.base.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST /api/echo HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+            10 * 1024 * 1024
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(&vec![b'a'; 64 * 1024]).await.unwrap();
+        let mut answer = vec![0u8; 512];
+        let n = stream.read(&mut answer).await.unwrap();
+        let answer = String::from_utf8_lossy(&answer[..n]);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        assert!(answer.contains("oauth_problem=body_too_large"), "{answer}");
+    }
+    // Still up.
+    let health = http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let metrics = http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("sigil_rejections_total{problem=\"nonce_used\"} 1"),
+        "{metrics}"
+    );
+    server.stop();
+}
