@@ -11,6 +11,7 @@ use crate::error::ParseError;
 const UPPER_HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 /// The unreserved set as a table: one load per byte on the hot path.
+#[allow(clippy::indexing_slicing)] // i < 256 by the loop bound
 const UNRESERVED: [bool; 256] = {
     let mut table = [false; 256];
     let mut i = 0;
@@ -24,11 +25,13 @@ const UNRESERVED: [bool; 256] = {
 
 /// Whether `b` is in the RFC 5849 §3.6 unreserved set (`A-Z a-z 0-9 - . _ ~`).
 #[inline]
+#[allow(clippy::indexing_slicing)] // a u8 always indexes a [_; 256]
 pub const fn is_unreserved(b: u8) -> bool {
     UNRESERVED[b as usize]
 }
 
 /// `%XX` for every octet, upper-case hex.
+#[allow(clippy::indexing_slicing)] // i < 256, i >> 4 and i & 15 < 16
 const ESCAPES: [[u8; 3]; 256] = {
     let mut table = [[0u8; 3]; 256];
     let mut i = 0;
@@ -38,6 +41,13 @@ const ESCAPES: [[u8; 3]; 256] = {
     }
     table
 };
+
+/// `%XX` for `b`.
+#[inline]
+#[allow(clippy::indexing_slicing)] // a u8 always indexes a [_; 256]
+fn escape(b: u8) -> &'static [u8; 3] {
+    &ESCAPES[b as usize]
+}
 
 /// Appends the RFC 5849 §3.6 encoding of `input` to a byte buffer (the hot
 /// path: the base string is built as bytes).
@@ -51,7 +61,7 @@ pub(crate) fn encode_bytes_into(out: &mut Vec<u8>, input: &[u8]) {
         if let Some(run) = input.get(run_start..i) {
             out.extend_from_slice(run);
         }
-        out.extend_from_slice(&ESCAPES[usize::from(b)]);
+        out.extend_from_slice(escape(b));
         run_start = i + 1;
     }
     if let Some(run) = input.get(run_start..) {
@@ -98,7 +108,7 @@ pub fn encode_into(out: &mut String, input: &str) {
 
 #[inline]
 fn push_escaped(out: &mut String, b: u8) {
-    for &c in &ESCAPES[usize::from(b)] {
+    for &c in escape(b) {
         out.push(char::from(c));
     }
 }

@@ -48,6 +48,10 @@ pub fn generate_nonce() -> Result<String, RandomError> {
     random_hex::<16>()
 }
 
+fn hex_digit(nibble: u8) -> char {
+    char::from_digit(u32::from(nibble), 16).unwrap_or('0')
+}
+
 /// `N` random bytes from the operating system, as lower-case hex. Also used
 /// for tokens, secrets and verifiers.
 pub fn random_hex<const N: usize>() -> Result<String, RandomError> {
@@ -55,8 +59,8 @@ pub fn random_hex<const N: usize>() -> Result<String, RandomError> {
     getrandom::fill(&mut bytes).map_err(|_| RandomError)?;
     let mut out = String::with_capacity(N * 2);
     for b in bytes {
-        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        out.push(char::from(b"0123456789abcdef"[usize::from(b & 0x0f)]));
+        out.push(hex_digit(b >> 4));
+        out.push(hex_digit(b & 0x0f));
     }
     Ok(out)
 }

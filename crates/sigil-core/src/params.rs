@@ -239,6 +239,7 @@ pub fn is_oauth_scheme(value: &str) -> bool {
 
 /// Bytes allowed inside a quoted header value: printable ASCII,
 /// but not `"` or a backslash.
+#[allow(clippy::indexing_slicing)] // i < 128 by the loop bound
 const QUOTED_TEXT: [bool; 256] = {
     let mut table = [false; 256];
     let mut i = 0;
@@ -251,6 +252,7 @@ const QUOTED_TEXT: [bool; 256] = {
 };
 
 #[inline]
+#[allow(clippy::indexing_slicing)] // a u8 always indexes a [_; 256]
 fn is_quoted_text(b: u8) -> bool {
     QUOTED_TEXT[usize::from(b)]
 }

@@ -196,7 +196,7 @@ proptest! {
     ) {
         let opt = |i: usize| {
             let v: &String = &values[i];
-            (!v.is_empty() || i % 2 == 0).then(|| Cow::Owned(v.clone()))
+            (!v.is_empty() || i.is_multiple_of(2)).then(|| Cow::Owned(v.clone()))
         };
         let params = OAuthParams {
             consumer_key: opt(0),

@@ -121,7 +121,7 @@ impl RedisStore {
         Ok(removed)
     }
 
-    fn from_fields(
+    fn credential_from_fields(
         &self,
         token: &str,
         fields: HashMap<String, String>,
@@ -241,7 +241,7 @@ impl TemporaryCredentialStore for RedisStore {
             .hgetall(self.temporary_key(token))
             .await
             .map_err(redis_err)?;
-        self.from_fields(token, fields)
+        self.credential_from_fields(token, fields)
     }
 
     async fn approve_temporary(
@@ -260,7 +260,7 @@ impl TemporaryCredentialStore for RedisStore {
             .invoke_async(&mut conn)
             .await
             .map_err(redis_err)?;
-        self.from_fields(token, pairs_to_map(values))
+        self.credential_from_fields(token, pairs_to_map(values))
     }
 
     async fn consume_temporary(
@@ -277,7 +277,7 @@ impl TemporaryCredentialStore for RedisStore {
             .invoke_async(&mut conn)
             .await
             .map_err(redis_err)?;
-        self.from_fields(token, pairs_to_map(values))
+        self.credential_from_fields(token, pairs_to_map(values))
     }
 
     async fn delete_temporary(&self, token: &str) -> Result<bool, StoreError> {
