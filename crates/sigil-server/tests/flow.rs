@@ -210,7 +210,7 @@ async fn xauth_for_an_allowed_client() {
         },
     )
     .unwrap()
-    .with_clock(Arc::new(TestClock(NOW.into())))
+    .with_clock(Arc::new(TestClock(now().into())))
     .with_password_verifier(Arc::new(Passwords));
     let spec = Spec::new("/oauth/access_token")
         .form("x_auth_mode", "client_auth")

@@ -9,7 +9,7 @@ mod support;
 
 use std::sync::Arc;
 
-use common::{BASE, CALLBACK, NOW, Spec, TestClock, hmac_client};
+use common::{BASE, CALLBACK, Spec, TestClock, hmac_client, now};
 use sigil_server::{Policy, Provider, Stores};
 use support::*;
 
@@ -38,7 +38,7 @@ async fn instance(
         },
     )
     .unwrap()
-    .with_clock(Arc::new(TestClock(NOW.into())));
+    .with_clock(Arc::new(TestClock(now().into())));
     (provider, sql, redis)
 }
 

@@ -18,7 +18,23 @@ use sigil_core::{
 use sigil_server::{Client, HttpRequest, MemoryStore, Policy, Provider, Stores};
 
 pub const BASE: &str = "https://provider.example";
-pub const NOW: u64 = 1_700_000_000;
+/// The time the tests sign at: a fixed instant for in-process engines (with
+/// a [`TestClock`]), the real time for tests against a running server.
+static CLOCK_BASE: AtomicU64 = AtomicU64::new(1_700_000_000);
+
+/// The current test time.
+pub fn now() -> u64 {
+    CLOCK_BASE.load(Ordering::SeqCst)
+}
+
+/// Signs at the real time (for a server on the system clock).
+pub fn use_real_time() {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    CLOCK_BASE.store(t, Ordering::SeqCst);
+}
 pub const CALLBACK: &str = "https://client.example/callback";
 
 pub fn rsa_private() -> RsaPrivateKey {
@@ -91,7 +107,7 @@ pub fn world_with(policy: Policy) -> World {
         .insert_client(hmac_client("client", "client-secret"))
         .unwrap();
     store.insert_client(rsa_client("rsa-client")).unwrap();
-    let clock = Arc::new(TestClock(AtomicU64::new(NOW)));
+    let clock = Arc::new(TestClock(AtomicU64::new(now())));
     let provider = Provider::new(Stores::single(store.clone()), policy)
         .unwrap()
         .with_clock(clock.clone());
@@ -180,7 +196,7 @@ impl Spec {
             consumer_key: "client".into(),
             consumer_secret: "client-secret".into(),
             token: None,
-            timestamp: NOW.to_string(),
+            timestamp: now().to_string(),
             nonce: format!("nonce{}", NONCE.fetch_add(1, Ordering::SeqCst)),
             version: Some("1.0".into()),
             oauth_extra: Vec::new(),
