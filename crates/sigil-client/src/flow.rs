@@ -1,0 +1,197 @@
+//! The three-legged flow as a small typed state machine: temporary
+//! credentials, the authorization URL, token credentials. Each step takes
+//! the previous step's value, so they cannot be run out of order.
+
+use crate::error::ClientError;
+use crate::profiles::ServiceProfile;
+use crate::signer::{Signer, Token};
+
+/// Temporary credentials, with every other field of the answer.
+#[derive(Clone, Debug)]
+pub struct TemporaryCredentials {
+    /// The request token and its secret.
+    pub token: Token,
+    /// Other fields of the answer.
+    pub extra: Vec<(String, String)>,
+}
+
+/// Token credentials, with every other field of the answer (`user_id`,
+/// `screen_name`, `edam_*`, `oauth_session_handle`, `oauth_expires_in`...).
+#[derive(Clone, Debug)]
+pub struct TokenCredentials {
+    /// The access token and its secret.
+    pub token: Token,
+    /// Other fields of the answer.
+    pub extra: Vec<(String, String)>,
+}
+
+impl TokenCredentials {
+    /// One extra field.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.extra
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Runs the flow against one service.
+#[derive(Clone, Debug)]
+pub struct Flow {
+    profile: ServiceProfile,
+    signer: Signer,
+    http: reqwest::Client,
+}
+
+fn parse_token_answer(body: &[u8]) -> Result<(Token, Vec<(String, String)>), ClientError> {
+    let fields = sigil_core::encoding::form_decode(body)
+        .map_err(|_| ClientError::Protocol("answer is not form-encoded".into()))?;
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let token = get("oauth_token").ok_or_else(|| ClientError::Protocol("no oauth_token".into()))?;
+    let secret = get("oauth_token_secret").unwrap_or_default();
+    let extra = fields
+        .into_iter()
+        .filter(|(n, _)| n != "oauth_token" && n != "oauth_token_secret")
+        .collect();
+    Ok((Token::new(token, secret), extra))
+}
+
+impl Flow {
+    /// A flow for `profile`, signing with `signer` (its consumer, method,
+    /// placement and realm).
+    pub fn new(profile: ServiceProfile, signer: Signer) -> Self {
+        Self {
+            profile,
+            signer,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// With an HTTP client of the caller's.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+
+    async fn send(&self, signer: &Signer, url: &str) -> Result<Vec<u8>, ClientError> {
+        let method = self.profile.token_method.as_str();
+        let signed = signer.sign_parts(method, url, None, b"")?;
+        let mut request = self.http.request(
+            method
+                .parse()
+                .map_err(|_| ClientError::Sign("method".into()))?,
+            &signed.url,
+        );
+        if let Some(auth) = signed.authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, auth);
+        }
+        if let Some(ct) = signed.content_type {
+            request = request.header(reqwest::header::CONTENT_TYPE, ct);
+        }
+        if !signed.body.is_empty() {
+            request = request.body(signed.body);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await?.to_vec();
+        if status >= 300 {
+            return Err(ClientError::refused(status, &body));
+        }
+        Ok(body)
+    }
+
+    /// Step 1: temporary credentials for `callback` (a URL, or `oob` for a
+    /// PIN), with extra protocol parameters such as `x_auth_access_type`.
+    /// Checks `oauth_callback_confirmed`.
+    pub async fn request_token(
+        &self,
+        callback: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<TemporaryCredentials, ClientError> {
+        let mut signer = self
+            .signer
+            .clone()
+            .without_token()
+            .param("oauth_callback", callback);
+        for (n, v) in extra {
+            signer = signer.param(*n, *v);
+        }
+        let body = self.send(&signer, &self.profile.request_token_url).await?;
+        let (token, extra) = parse_token_answer(&body)?;
+        let confirmed = extra
+            .iter()
+            .any(|(n, v)| n == "oauth_callback_confirmed" && v == "true");
+        if !confirmed && self.profile.require_callback_confirmed {
+            return Err(ClientError::Protocol(
+                "oauth_callback_confirmed is not true (not an OAuth 1.0a provider?)".into(),
+            ));
+        }
+        Ok(TemporaryCredentials { token, extra })
+    }
+
+    /// Step 2: the URL to send the resource owner to.
+    pub fn authorization_url(&self, temporary: &TemporaryCredentials) -> String {
+        let mut pairs = vec![(
+            self.profile.authorize_token_param.as_str(),
+            temporary.token.token.as_str(),
+        )];
+        if let Some(name) = &self.profile.authorize_key_param {
+            pairs.push((name.as_str(), self.signer.consumer().key.as_str()));
+        }
+        let sep = if self.profile.authorize_url.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        format!(
+            "{}{sep}{}",
+            self.profile.authorize_url,
+            sigil_core::encoding::form_encode(pairs)
+        )
+    }
+
+    /// Step 3: token credentials for the verifier the resource owner got.
+    pub async fn access_token(
+        &self,
+        temporary: &TemporaryCredentials,
+        verifier: &str,
+    ) -> Result<TokenCredentials, ClientError> {
+        let signer = self
+            .signer
+            .clone()
+            .token(temporary.token.clone())
+            .param("oauth_verifier", verifier);
+        let body = self.send(&signer, &self.profile.access_token_url).await?;
+        let (token, extra) = parse_token_answer(&body)?;
+        Ok(TokenCredentials { token, extra })
+    }
+
+    /// Renews an expiring access token through the Session extension
+    /// (`oauth_session_handle`).
+    pub async fn refresh(
+        &self,
+        current: &TokenCredentials,
+    ) -> Result<TokenCredentials, ClientError> {
+        let handle = current.field("oauth_session_handle").ok_or_else(|| {
+            ClientError::Protocol("no oauth_session_handle to refresh with".into())
+        })?;
+        let signer = self
+            .signer
+            .clone()
+            .token(current.token.clone())
+            .param("oauth_session_handle", handle);
+        let body = self.send(&signer, &self.profile.access_token_url).await?;
+        let (token, extra) = parse_token_answer(&body)?;
+        Ok(TokenCredentials { token, extra })
+    }
+
+    /// The signer for protected requests with these token credentials.
+    pub fn signer_for(&self, credentials: &TokenCredentials) -> Signer {
+        self.signer.clone().token(credentials.token.clone())
+    }
+}

@@ -1,0 +1,410 @@
+//! Signing outgoing requests: credentials and configuration as types, one
+//! signer for `http::Request`, `reqwest::Request` and plain parts.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use sigil_core::{
+    Clock, OAuthParams, Request, RsaPrivateKey, Secret, SignatureMethod, SigningKey, SystemClock,
+    body_hash, generate_nonce, is_form_content_type, sign,
+};
+
+use crate::error::ClientError;
+
+/// The client's own credentials: a key and either a shared secret or an RSA
+/// private key.
+#[derive(Clone)]
+pub struct Consumer {
+    /// The consumer key.
+    pub key: String,
+    /// The consumer secret (HMAC-SHA*, PLAINTEXT).
+    pub secret: Option<Secret>,
+    /// The RSA private key (RSA-SHA*).
+    pub rsa_key: Option<RsaPrivateKey>,
+}
+
+impl Consumer {
+    /// A consumer with a shared secret.
+    pub fn new(key: impl Into<String>, secret: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            secret: Some(Secret::new(secret)),
+            rsa_key: None,
+        }
+    }
+
+    /// A consumer that signs with an RSA private key.
+    pub fn rsa(key: impl Into<String>, private_key: RsaPrivateKey) -> Self {
+        Self {
+            key: key.into(),
+            secret: None,
+            rsa_key: Some(private_key),
+        }
+    }
+}
+
+impl fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Consumer")
+            .field("key", &self.key)
+            .field("secret", &self.secret)
+            .field("rsa_key", &self.rsa_key)
+            .finish()
+    }
+}
+
+/// Token credentials (temporary or access): a token and its secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Token {
+    /// The token.
+    pub token: String,
+    /// Its secret (`Debug` is redacted).
+    pub secret: Secret,
+}
+
+impl Token {
+    /// A token and its secret.
+    pub fn new(token: impl Into<String>, secret: impl Into<String>) -> Self {
+        Self {
+            token: token.into(),
+            secret: Secret::new(secret),
+        }
+    }
+}
+
+/// Where the protocol parameters go.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Placement {
+    /// The `Authorization` header (RFC 5849 §3.5.1). The default.
+    #[default]
+    Header,
+    /// The URL query (§3.5.3), as WooCommerce over https wants.
+    Query,
+    /// The form body (§3.5.2); only for form bodies.
+    Body,
+}
+
+/// When to add `oauth_body_hash` (OAuth Request Body Hash extension).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BodyHash {
+    /// For non-form bodies signed with RSA-SHA256 (as Mastercard requires).
+    #[default]
+    Auto,
+    /// For every non-form body (LTI 1.1 outcomes).
+    Always,
+    /// Never.
+    Never,
+}
+
+/// A request after signing: what to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedParts {
+    /// The URL to send to (with the protocol parameters for query placement).
+    pub url: String,
+    /// The `Authorization` header value, for header placement.
+    pub authorization: Option<String>,
+    /// The body to send (with the protocol parameters for body placement).
+    pub body: Vec<u8>,
+    /// The `Content-Type` to send, when the signer set one.
+    pub content_type: Option<String>,
+    /// The base string that was signed (for debugging a rejection).
+    pub base_string: String,
+}
+
+/// Signs requests for one consumer (and optionally one token).
+#[derive(Clone)]
+pub struct Signer {
+    consumer: Consumer,
+    token: Option<Token>,
+    method: SignatureMethod,
+    placement: Placement,
+    realm: Option<String>,
+    body_hash: BodyHash,
+    version: bool,
+    extra: Vec<(String, String)>,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("consumer", &self.consumer)
+            .field("token", &self.token)
+            .field("method", &self.method)
+            .field("placement", &self.placement)
+            .field("realm", &self.realm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Signer {
+    /// A signer with HMAC-SHA1 in the header (the common case).
+    pub fn new(consumer: Consumer) -> Self {
+        let method = if consumer.rsa_key.is_some() && consumer.secret.is_none() {
+            SignatureMethod::RsaSha1
+        } else {
+            SignatureMethod::HmacSha1
+        };
+        Self {
+            consumer,
+            token: None,
+            method,
+            placement: Placement::Header,
+            realm: None,
+            body_hash: BodyHash::Auto,
+            version: true,
+            extra: Vec::new(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// With token credentials.
+    pub fn token(mut self, token: Token) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    /// Without token credentials.
+    pub fn without_token(mut self) -> Self {
+        self.token = None;
+        self
+    }
+
+    /// With a signature method.
+    pub fn method(mut self, method: SignatureMethod) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// With a placement.
+    pub fn placement(mut self, placement: Placement) -> Self {
+        self.placement = placement;
+        self
+    }
+
+    /// With a realm in the header (NetSuite's account id, say).
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(realm.into());
+        self
+    }
+
+    /// With a body hash rule.
+    pub fn body_hash(mut self, rule: BodyHash) -> Self {
+        self.body_hash = rule;
+        self
+    }
+
+    /// Whether to send `oauth_version=1.0` (default yes).
+    pub fn version(mut self, send: bool) -> Self {
+        self.version = send;
+        self
+    }
+
+    /// With another protocol parameter (`oauth_callback`, `oauth_verifier`,
+    /// `xoauth_*`...).
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra.push((name.into(), value.into()));
+        self
+    }
+
+    /// With a clock (tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The consumer.
+    pub fn consumer(&self) -> &Consumer {
+        &self.consumer
+    }
+
+    /// Signs a request given as parts; `nonce` and `timestamp` default to
+    /// fresh ones.
+    pub fn sign_parts(
+        &self,
+        method: &str,
+        url: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<SignedParts, ClientError> {
+        let nonce = generate_nonce().map_err(|_| ClientError::Random)?;
+        let timestamp = self.clock.now_unix().to_string();
+        self.sign_with(method, url, content_type, body, &nonce, &timestamp)
+    }
+
+    /// Signs with a given nonce and timestamp (reproducible signatures).
+    pub fn sign_with(
+        &self,
+        method: &str,
+        url: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+        nonce: &str,
+        timestamp: &str,
+    ) -> Result<SignedParts, ClientError> {
+        let is_form = content_type.is_some_and(is_form_content_type);
+        let (content_type, is_form) = match (self.placement, content_type) {
+            (Placement::Body, None) if body.is_empty() => {
+                (Some("application/x-www-form-urlencoded"), true)
+            }
+            (Placement::Body, _) if !is_form => return Err(ClientError::BodyPlacementNeedsForm),
+            _ => (content_type, is_form),
+        };
+        let mut oauth = OAuthParams {
+            consumer_key: Some(Cow::Borrowed(&self.consumer.key)),
+            // An empty token sends no oauth_token but still signs with its
+            // secret (oauthlib allows a secret without a token).
+            token: self
+                .token
+                .as_ref()
+                .filter(|t| !t.token.is_empty())
+                .map(|t| Cow::Borrowed(t.token.as_str())),
+            signature_method: Some(self.method),
+            timestamp: Some(Cow::Borrowed(timestamp)),
+            nonce: Some(Cow::Borrowed(nonce)),
+            version: self.version.then_some(Cow::Borrowed("1.0")),
+            ..OAuthParams::default()
+        };
+        for (name, value) in &self.extra {
+            oauth
+                .set(name, Cow::Borrowed(value))
+                .map_err(|e| ClientError::Sign(e.to_string()))?;
+        }
+        let want_hash = !is_form
+            && match self.body_hash {
+                BodyHash::Always => true,
+                BodyHash::Never => false,
+                BodyHash::Auto => self.method == SignatureMethod::RsaSha256 && !body.is_empty(),
+            };
+        let hash = if want_hash {
+            body_hash(self.method, body)
+        } else {
+            None
+        };
+        if let Some(hash) = &hash {
+            oauth
+                .set("oauth_body_hash", Cow::Borrowed(hash))
+                .map_err(|e| ClientError::Sign(e.to_string()))?;
+        }
+        let request = Request {
+            method,
+            url,
+            authorization: None,
+            content_type,
+            body,
+        };
+        let empty = Secret::default();
+        let key = if self.method.is_rsa() {
+            SigningKey::Rsa(
+                self.consumer
+                    .rsa_key
+                    .as_ref()
+                    .ok_or(ClientError::MissingKey)?,
+            )
+        } else {
+            SigningKey::Shared {
+                consumer_secret: self.consumer.secret.as_ref().unwrap_or(&empty),
+                token_secret: self.token.as_ref().map(|t| &t.secret),
+            }
+        };
+        let signed = sign(&request, &oauth, &key).map_err(|e| ClientError::Sign(e.to_string()))?;
+        let mut out = SignedParts {
+            url: url.to_owned(),
+            authorization: None,
+            body: body.to_vec(),
+            content_type: content_type.map(str::to_owned),
+            base_string: signed.base_string.clone(),
+        };
+        match self.placement {
+            Placement::Header => {
+                out.authorization = Some(signed.authorization_header(self.realm.as_deref()));
+            }
+            Placement::Query => out.url = signed.url_with_params(url),
+            Placement::Body => out.body = signed.body_with_params(body),
+        }
+        Ok(out)
+    }
+
+    /// Signs an `http::Request`, reading the body (a form body is signed; a
+    /// non-form body is hashed when the body-hash rule says so).
+    pub fn sign_http<B: AsRef<[u8]>>(
+        &self,
+        request: http::Request<B>,
+    ) -> Result<http::Request<Vec<u8>>, ClientError> {
+        let (mut parts, body) = request.into_parts();
+        let content_type = parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let signed = self.sign_parts(
+            parts.method.as_str(),
+            &parts.uri.to_string(),
+            content_type.as_deref(),
+            body.as_ref(),
+        )?;
+        parts.uri = signed
+            .url
+            .parse()
+            .map_err(|_| ClientError::Sign("signed URL is not a valid URI".into()))?;
+        if let Some(auth) = signed.authorization {
+            parts.headers.insert(
+                http::header::AUTHORIZATION,
+                http::HeaderValue::from_str(&auth)
+                    .map_err(|_| ClientError::Sign("header value".into()))?,
+            );
+        }
+        if let (Some(ct), None) = (&signed.content_type, &content_type) {
+            parts.headers.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_str(ct)
+                    .map_err(|_| ClientError::Sign("header value".into()))?,
+            );
+        }
+        Ok(http::Request::from_parts(parts, signed.body))
+    }
+
+    /// Signs a built `reqwest::Request` (its body must be in memory, not a
+    /// stream).
+    pub fn sign_reqwest(
+        &self,
+        mut request: reqwest::Request,
+    ) -> Result<reqwest::Request, ClientError> {
+        let content_type = request
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = match request.body() {
+            Some(b) => b.as_bytes().ok_or(ClientError::StreamingBody)?.to_vec(),
+            None => Vec::new(),
+        };
+        let signed = self.sign_parts(
+            request.method().as_str(),
+            request.url().as_str(),
+            content_type.as_deref(),
+            &body,
+        )?;
+        *request.url_mut() = reqwest::Url::parse(&signed.url)
+            .map_err(|_| ClientError::Sign("signed URL is not a valid URL".into()))?;
+        if let Some(auth) = signed.authorization {
+            request.headers_mut().insert(
+                reqwest::header::AUTHORIZATION,
+                reqwest::header::HeaderValue::from_str(&auth)
+                    .map_err(|_| ClientError::Sign("header value".into()))?,
+            );
+        }
+        if let (Some(ct), None) = (&signed.content_type, &content_type) {
+            request.headers_mut().insert(
+                reqwest::header::CONTENT_TYPE,
+                reqwest::header::HeaderValue::from_str(ct)
+                    .map_err(|_| ClientError::Sign("header value".into()))?,
+            );
+        }
+        if !signed.body.is_empty() || request.body().is_some() {
+            *request.body_mut() = Some(reqwest::Body::from(signed.body));
+        }
+        Ok(request)
+    }
+}
