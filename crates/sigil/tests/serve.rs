@@ -847,3 +847,72 @@ async fn the_engine_bad_request_table_over_http() {
     sql.close().await;
     server.stop();
 }
+
+/// sigil-client runs the whole flow against `sigil serve` for every method
+/// and placement, then calls the API through `sign_reqwest`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigil_client_completes_the_dance_for_every_method_and_placement() {
+    use sigil_client::{Consumer, Flow, Placement, RsaPrivateKey, ServiceProfile, Signer};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&sqlite_url(&dir), None);
+    let keys = register(&server);
+    let pem = include_str!("../../sigil-core/tests/data/test-rsa-pkcs1.pem");
+    let http = reqwest::Client::new();
+    for method in [
+        SignatureMethod::HmacSha1,
+        SignatureMethod::HmacSha256,
+        SignatureMethod::RsaSha1,
+        SignatureMethod::Plaintext,
+    ] {
+        for placement in [Placement::Header, Placement::Query, Placement::Body] {
+            let consumer = if method.is_rsa() {
+                Consumer::rsa(&keys.rsa, RsaPrivateKey::from_pem(pem).unwrap())
+            } else {
+                Consumer::new(&keys.hmac.0, &keys.hmac.1)
+            };
+            let signer = Signer::new(consumer).method(method).placement(placement);
+            let flow = Flow::new(ServiceProfile::sigil(&server.base), signer);
+            let temporary = flow
+                .request_token("http://127.0.0.1:9/callback", &[])
+                .await
+                .unwrap();
+            let approval: Value = serde_json::from_str(&server.admin(&[
+                "authorize",
+                "--token",
+                &temporary.token.token,
+                "--user",
+                "alice",
+                "--json",
+            ]))
+            .unwrap();
+            assert!(
+                flow.authorization_url(&temporary)
+                    .contains(&temporary.token.token)
+            );
+            let credentials = flow
+                .access_token(&temporary, approval["verifier"].as_str().unwrap())
+                .await
+                .unwrap_or_else(|e| panic!("{method} {placement:?}: {e}"));
+            assert_eq!(credentials.field("user_id"), Some("alice"));
+            let request = http
+                .post(format!("{}/api/echo?x=1", server.base))
+                .form(&[("status", "hello world"), ("tag", "a"), ("tag", "b")])
+                .build()
+                .unwrap();
+            let signed = flow.signer_for(&credentials).sign_reqwest(request).unwrap();
+            let response = http.execute(signed).await.unwrap();
+            assert_eq!(response.status().as_u16(), 200, "{method} {placement:?}");
+            let echo: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+            assert!(
+                echo["form"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&serde_json::json!(["tag", "b"]))
+            );
+            // A refusal carries the server's problem.
+            let err = flow.access_token(&temporary, "wrong").await.unwrap_err();
+            assert!(err.to_string().contains("token_rejected"), "{err}");
+        }
+    }
+    server.stop();
+}
