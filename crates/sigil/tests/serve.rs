@@ -916,3 +916,73 @@ async fn sigil_client_completes_the_dance_for_every_method_and_placement() {
     }
     server.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigil_request_signs_and_sends() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&sqlite_url(&dir), None);
+    let keys = register(&server);
+    let http = reqwest::Client::new();
+    let key = (keys.hmac.0.as_str(), keys.hmac.1.as_str());
+    let (token, secret) = dance(&http, &server, key).await;
+    for placement in ["header", "query", "body"] {
+        let out = sigil()
+            .args([
+                "request",
+                "-X",
+                "POST",
+                &format!("{}/api/echo?page=2", server.base),
+                "-d",
+                "status=hello world",
+                "-d",
+                "tag=x",
+            ])
+            .args([
+                "--consumer-key",
+                key.0,
+                "--consumer-secret",
+                key.1,
+                "--token",
+                &token,
+                "--token-secret",
+                &secret,
+            ])
+            .args(["--placement", placement])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{placement}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let echo: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            echo["form"]
+                .as_array()
+                .unwrap()
+                .contains(&serde_json::json!(["status", "hello world"])),
+            "{echo}"
+        );
+    }
+    let out = sigil()
+        .args(["request", &format!("{}/api/me", server.base), "-i"])
+        .args([
+            "--consumer-key",
+            key.0,
+            "--consumer-secret",
+            "wrong",
+            "--token",
+            &token,
+            "--token-secret",
+            &secret,
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("401") && stdout.contains("oauth_problem=signature_invalid"),
+        "{stdout}"
+    );
+    server.stop();
+}

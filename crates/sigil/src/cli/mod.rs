@@ -1,6 +1,7 @@
 //! The command line: argument types and dispatch.
 
 mod admin;
+mod request;
 mod serve;
 mod settings;
 mod sign;
@@ -24,6 +25,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Manage users, clients and tokens.
     Admin(admin::AdminArgs),
+    /// Make a signed request (curl-style).
+    Request(request::RequestArgs),
 }
 
 /// A command failure with the process exit status it maps to.
@@ -94,6 +97,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             init_logging(std::env::var_os("SIGIL_LOG_JSON").is_some());
             runtime()?.block_on(serve::run(args)).map_err(Failure::from)
         }
+        Command::Request(args) => runtime()?.block_on(request::run(args)),
         Command::Admin(args) => {
             init_logging(false);
             runtime()?.block_on(admin::run(args)).map_err(Failure::from)
