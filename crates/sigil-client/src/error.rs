@@ -45,13 +45,12 @@ impl ClientError {
         let field = |name: &str| form.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
         let problem = field("oauth_problem");
         let mut message = field("oauth_problem_advice");
-        if message.is_none() {
-            if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
-                message = json["errors"][0]["message"]
-                    .as_str()
-                    .or_else(|| json["error"].as_str())
-                    .map(str::to_owned);
-            }
+        if let (None, Ok(json)) = (&message, serde_json::from_slice::<serde_json::Value>(body)) {
+            message = json
+                .pointer("/errors/0/message")
+                .or_else(|| json.get("error"))
+                .and_then(|v| v.as_str())
+                .map(str::to_owned);
         }
         if problem.is_none() && message.is_none() {
             let text = String::from_utf8_lossy(body);

@@ -29,6 +29,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod doctor;
 mod error;
 mod flow;
 mod profiles;

@@ -63,7 +63,7 @@ pub use params::{AuthorizationHeader, Limits, OAuthParams, is_oauth_scheme};
 pub use request::{
     Param, ParamLocation, ParsedRequest, Request, Signed, is_form_content_type, sign, verify,
 };
-pub use signature::{body_hash, shared_key, sign_base_string, verify_base_string};
+pub use signature::{body_hash, hmac_raw, shared_key, sign_base_string, verify_base_string};
 pub use uri::BaseUri;
 
 /// Any error of [`verify`]: the request could not be read, or did not verify.

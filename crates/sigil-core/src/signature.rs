@@ -234,6 +234,18 @@ pub fn body_hash(method: SignatureMethod, body: &[u8]) -> Option<String> {
     })
 }
 
+/// The base64 HMAC of `message` under a raw `key`, for the HMAC methods
+/// (`None` for the others). Diagnostic tools use it to try keys built in
+/// non-standard ways; signing goes through [`sign_base_string`].
+pub fn hmac_raw(method: SignatureMethod, key: &[u8], message: &[u8]) -> Option<String> {
+    match method {
+        SignatureMethod::HmacSha1 | SignatureMethod::HmacSha256 | SignatureMethod::HmacSha512 => {
+            Some(BASE64.encode(hmac_bytes(method.digest()?, key, message)))
+        }
+        _ => None,
+    }
+}
+
 /// Checks an `oauth_body_hash` value in constant time.
 pub(crate) fn body_hash_matches(method: SignatureMethod, body: &[u8], sent: &str) -> bool {
     match body_hash(method, body) {

@@ -1,6 +1,7 @@
 //! The command line: argument types and dispatch.
 
 mod admin;
+mod doctor;
 mod request;
 mod serve;
 mod settings;
@@ -27,6 +28,8 @@ enum Command {
     Admin(admin::AdminArgs),
     /// Make a signed request (curl-style).
     Request(request::RequestArgs),
+    /// Find why a signature does not match: tries the usual mistakes.
+    Doctor(doctor::DoctorArgs),
 }
 
 /// A command failure with the process exit status it maps to.
@@ -97,6 +100,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             init_logging(std::env::var_os("SIGIL_LOG_JSON").is_some());
             runtime()?.block_on(serve::run(args)).map_err(Failure::from)
         }
+        Command::Doctor(args) => doctor::run(args),
         Command::Request(args) => runtime()?.block_on(request::run(args)),
         Command::Admin(args) => {
             init_logging(false);
