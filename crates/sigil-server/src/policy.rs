@@ -140,22 +140,37 @@ impl Policy {
         if !(callback.starts_with("https://") || callback.starts_with("http://")) {
             return false;
         }
-        if sigil_core::BaseUri::parse(callback).is_err() {
+        let Ok(asked) = sigil_core::BaseUri::parse(callback) else {
             return false;
-        }
-        registered.iter().any(|r| match self.callback_rule {
-            CallbackRule::Exact => {
-                let without_query = callback
-                    .split_once(['?', '#'])
-                    .map_or(callback, |(before, _)| before);
-                without_query == r
-            }
-            CallbackRule::Prefix => match callback.strip_prefix(r.as_str()) {
-                Some(rest) => {
-                    r.ends_with('/') || rest.is_empty() || rest.starts_with(['/', '?', '#'])
+        };
+        // A native application listening on loopback gets whatever port is
+        // free (as RFC 8252 §7.3 allows for OAuth 2): a registered loopback
+        // callback matches any port, same scheme, host and path.
+        let loopback_match = |r: &String| {
+            sigil_core::BaseUri::parse(r).is_ok_and(|reg| {
+                reg.is_loopback()
+                    && asked.is_loopback()
+                    && reg.scheme() == asked.scheme()
+                    && reg.host() == asked.host()
+                    && reg.path() == asked.path()
+            })
+        };
+        registered.iter().any(|r| {
+            loopback_match(r)
+                || match self.callback_rule {
+                    CallbackRule::Exact => {
+                        let without_query = callback
+                            .split_once(['?', '#'])
+                            .map_or(callback, |(before, _)| before);
+                        without_query == r
+                    }
+                    CallbackRule::Prefix => match callback.strip_prefix(r.as_str()) {
+                        Some(rest) => {
+                            r.ends_with('/') || rest.is_empty() || rest.starts_with(['/', '?', '#'])
+                        }
+                        None => false,
+                    },
                 }
-                None => false,
-            },
         })
     }
 }
@@ -188,6 +203,10 @@ mod tests {
         assert!(!exact.callback_allowed("https://app.example/cbx", &registered));
         assert!(!exact.callback_allowed("https://evil.example/cb", &registered));
         assert!(!exact.callback_allowed("javascript:alert(1)", &registered));
+        let loopback = vec!["http://127.0.0.1/callback".to_owned()];
+        assert!(exact.callback_allowed("http://127.0.0.1:53124/callback?s=1", &loopback));
+        assert!(!exact.callback_allowed("http://127.0.0.1:53124/other", &loopback));
+        assert!(!exact.callback_allowed("http://127.0.0.2:53124/callback", &loopback));
         let prefix = Policy {
             callback_rule: CallbackRule::Prefix,
             ..Policy::default()

@@ -986,3 +986,150 @@ async fn sigil_request_signs_and_sends() {
     );
     server.stop();
 }
+
+/// Reads the child's stdout up to the authorization URL and returns its
+/// request token.
+fn read_authorization_token(reader: &mut BufReader<std::process::ChildStdout>) -> String {
+    loop {
+        let mut line = String::new();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "login ended early"
+        );
+        if let Some((_, query)) = line.trim().split_once('?') {
+            return sigil_axum::query_value(query, "oauth_token").unwrap();
+        }
+    }
+}
+
+#[test]
+fn sigil_login_by_pin_and_by_loopback_callback_then_request_with_the_profile() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let server = Server::start(&sqlite_url(&dir), None);
+    register(&server);
+    let client: Value = serde_json::from_str(&server.admin(&[
+        "client",
+        "add",
+        "--name",
+        "CLI",
+        "--callback",
+        "http://127.0.0.1/callback",
+        "--allow-oob",
+        "--json",
+    ]))
+    .unwrap();
+    let (key, secret) = (
+        client["key"].as_str().unwrap(),
+        client["secret"].as_str().unwrap(),
+    );
+    let login = |pin: bool, name: &str| {
+        let mut cmd = sigil();
+        cmd.args([
+            "login",
+            "--service",
+            "sigil",
+            "--service-param",
+            &server.base,
+        ])
+        .args([
+            "--consumer-key",
+            key,
+            "--consumer-secret",
+            secret,
+            "--save-as",
+            name,
+        ])
+        .env("SIGIL_CONFIG_DIR", config.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+        if pin {
+            cmd.arg("--pin");
+        }
+        cmd.spawn().unwrap()
+    };
+
+    // PIN: the code is typed at the prompt.
+    let mut child = login(true, "by-pin");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let token = read_authorization_token(&mut out);
+    let approval: Value = serde_json::from_str(&server.admin(&[
+        "authorize",
+        "--token",
+        &token,
+        "--user",
+        "alice",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(approval["callback"], Value::Null);
+    let verifier = approval["verifier"].as_str().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{verifier}\n").as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+
+    // Loopback: the browser's redirect reaches the listener of `login`.
+    let mut child = login(false, "by-callback");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let token = read_authorization_token(&mut out);
+    let approval: Value = serde_json::from_str(&server.admin(&[
+        "authorize",
+        "--token",
+        &token,
+        "--user",
+        "alice",
+        "--json",
+    ]))
+    .unwrap();
+    let redirect = approval["callback"].as_str().unwrap().to_owned();
+    let rest = redirect.strip_prefix("http://").unwrap();
+    let (addr, path) = rest.split_at(rest.find('/').unwrap());
+    let mut browser = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        browser,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut page = String::new();
+    std::io::Read::read_to_string(&mut browser, &mut page).unwrap();
+    assert!(
+        page.starts_with("HTTP/1.1 200") && page.contains("Signed in"),
+        "{page}"
+    );
+    assert!(child.wait().unwrap().success());
+
+    for name in ["by-pin", "by-callback"] {
+        let file = config.path().join("profiles").join(format!("{name}.toml"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        let out = sigil()
+            .args([
+                "request",
+                &format!("{}/api/me", server.base),
+                "--profile",
+                name,
+            ])
+            .env("SIGIL_CONFIG_DIR", config.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let me: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(me["user"], "alice");
+    }
+    server.stop();
+}

@@ -2,6 +2,7 @@
 
 mod admin;
 mod doctor;
+mod login;
 mod request;
 mod serve;
 mod settings;
@@ -30,6 +31,8 @@ enum Command {
     Request(request::RequestArgs),
     /// Find why a signature does not match: tries the usual mistakes.
     Doctor(doctor::DoctorArgs),
+    /// Run the three-legged flow and save the credentials as a profile.
+    Login(login::LoginArgs),
 }
 
 /// A command failure with the process exit status it maps to.
@@ -101,6 +104,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             runtime()?.block_on(serve::run(args)).map_err(Failure::from)
         }
         Command::Doctor(args) => doctor::run(args),
+        Command::Login(args) => runtime()?.block_on(login::run(args)),
         Command::Request(args) => runtime()?.block_on(request::run(args)),
         Command::Admin(args) => {
             init_logging(false);

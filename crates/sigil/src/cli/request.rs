@@ -36,9 +36,12 @@ pub struct RequestArgs {
     /// An extra header, 'Name: value' (repeatable).
     #[arg(short = 'H', long = "header")]
     headers: Vec<String>,
+    /// Use the credentials saved by `sigil login --save-as NAME`.
+    #[arg(long)]
+    profile: Option<String>,
     /// Consumer key.
-    #[arg(long, env = "SIGIL_CONSUMER_KEY")]
-    consumer_key: String,
+    #[arg(long, env = "SIGIL_CONSUMER_KEY", required_unless_present = "profile")]
+    consumer_key: Option<String>,
     /// Consumer secret.
     #[arg(
         long,
@@ -53,9 +56,9 @@ pub struct RequestArgs {
     /// Token secret.
     #[arg(long, env = "SIGIL_TOKEN_SECRET", hide_env_values = true)]
     token_secret: Option<String>,
-    /// Signature method.
-    #[arg(long, default_value = "HMAC-SHA1")]
-    signature_method: String,
+    /// Signature method (default HMAC-SHA1, or the profile's).
+    #[arg(long)]
+    signature_method: Option<String>,
     /// RSA private key (PEM) for RSA-SHA*.
     #[arg(long)]
     rsa_key: Option<PathBuf>,
@@ -77,25 +80,42 @@ fn pair(text: &str) -> Result<(String, String), Failure> {
 }
 
 /// Runs `sigil request`.
-pub async fn run(args: RequestArgs) -> Result<(), Failure> {
-    let method: SignatureMethod = args.signature_method.parse().map_err(|_| {
-        Failure::usage(anyhow!(
-            "unknown signature method {}",
-            args.signature_method
-        ))
-    })?;
+pub async fn run(mut args: RequestArgs) -> Result<(), Failure> {
+    if let Some(name) = &args.profile {
+        let saved = super::login::load_profile(name).map_err(Failure::usage)?;
+        args.consumer_key = args.consumer_key.take().or(Some(saved.consumer_key));
+        if args.consumer_secret.is_empty() {
+            args.consumer_secret = saved.consumer_secret;
+        }
+        args.token = args.token.take().or(Some(saved.token));
+        args.token_secret = args.token_secret.take().or(Some(saved.token_secret));
+        args.signature_method = args
+            .signature_method
+            .take()
+            .or(Some(saved.signature_method));
+        args.rsa_key = args.rsa_key.take().or(saved.rsa_key);
+        args.realm = args.realm.take().or(saved.realm);
+    }
+    let consumer_key = args.consumer_key.clone().unwrap_or_default();
+    let method_name = args
+        .signature_method
+        .clone()
+        .unwrap_or_else(|| "HMAC-SHA1".to_owned());
+    let method: SignatureMethod = method_name
+        .parse()
+        .map_err(|_| Failure::usage(anyhow!("unknown signature method {method_name}")))?;
     let consumer = match (&args.rsa_key, method.is_rsa()) {
         (Some(path), true) => {
             let pem = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))
                 .map_err(Failure::usage)?;
             Consumer::rsa(
-                &args.consumer_key,
+                &consumer_key,
                 RsaPrivateKey::from_pem(&pem).map_err(|e| Failure::usage(anyhow!(e)))?,
             )
         }
         (None, true) => return Err(Failure::usage(anyhow!("{method} needs --rsa-key"))),
-        _ => Consumer::new(&args.consumer_key, &args.consumer_secret),
+        _ => Consumer::new(&consumer_key, &args.consumer_secret),
     };
     let mut signer = Signer::new(consumer)
         .method(method)
