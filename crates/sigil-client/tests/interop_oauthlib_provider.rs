@@ -1,0 +1,129 @@
+//! sigil-client against a provider built with Python's oauthlib and Flask
+//! (interop/oauthlib_provider.py): the whole flow and a protected call, for
+//! HMAC-SHA1, HMAC-SHA256, RSA-SHA1 and PLAINTEXT, in the header, the query
+//! and the body. Under ./test.sh a missing Python is a failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use sigil_client::{
+    Consumer, Flow, Placement, RsaPrivateKey, ServiceProfile, SignatureMethod, Signer,
+};
+
+fn python() -> Option<String> {
+    if let Ok(python) = std::env::var("SIGIL_PYTHON") {
+        return Some(python);
+    }
+    assert!(
+        std::env::var_os("SIGIL_SERVICE_TESTS").is_none(),
+        "SIGIL_SERVICE_TESTS is set but SIGIL_PYTHON is not: run ./test.sh"
+    );
+    eprintln!("skipping: set SIGIL_PYTHON (./test.sh does)");
+    None
+}
+
+struct Provider(std::process::Child);
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn sigil_client_completes_the_flow_against_oauthlib() {
+    let Some(python) = python() else { return };
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let mut child = Command::new(python)
+        .arg(format!("{root}/interop/oauthlib_provider.py"))
+        .args(["sigil-client-key", "sigil-client-secret"])
+        .arg(format!(
+            "{root}/crates/sigil-core/tests/data/test-rsa-public.pem"
+        ))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _provider = Provider(child);
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let mut profile = ServiceProfile::sigil(&base);
+    profile.request_token_url = format!("{base}/request_token");
+    profile.authorize_url = format!("{base}/authorize");
+    profile.access_token_url = format!("{base}/access_token");
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let rsa = RsaPrivateKey::from_pem(include_str!(
+        "../../sigil-core/tests/data/test-rsa-pkcs1.pem"
+    ))
+    .unwrap();
+    let http = reqwest::Client::new();
+    for method in [
+        SignatureMethod::HmacSha1,
+        SignatureMethod::HmacSha256,
+        SignatureMethod::RsaSha1,
+        SignatureMethod::Plaintext,
+    ] {
+        for placement in [Placement::Header, Placement::Query, Placement::Body] {
+            let context = format!("{method} {placement:?}");
+            let consumer = if method.is_rsa() {
+                Consumer::rsa("sigil-client-key", rsa.clone())
+            } else {
+                Consumer::new("sigil-client-key", "sigil-client-secret")
+            };
+            let flow = Flow::new(
+                profile.clone(),
+                Signer::new(consumer).method(method).placement(placement),
+            );
+            let temporary = flow
+                .request_token("http://127.0.0.1:9/callback", &[])
+                .await
+                .unwrap_or_else(|e| panic!("{context}: {e}"));
+            let answer = browser
+                .get(flow.authorization_url(&temporary))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status().as_u16(), 302, "{context}");
+            let location = answer.headers()["location"].to_str().unwrap().to_owned();
+            let query = location.split_once('?').unwrap().1;
+            let verifier = sigil_core::encoding::form_decode(query.as_bytes())
+                .unwrap()
+                .into_iter()
+                .find(|(n, _)| n == "oauth_verifier")
+                .unwrap()
+                .1;
+            let credentials = flow
+                .access_token(&temporary, &verifier)
+                .await
+                .unwrap_or_else(|e| panic!("{context}: {e}"));
+            let request = if placement == Placement::Body {
+                http.post(format!("{base}/api/me"))
+                    .form(&[("a", "b")])
+                    .build()
+                    .unwrap()
+            } else {
+                http.get(format!("{base}/api/me?size=original"))
+                    .build()
+                    .unwrap()
+            };
+            let signed = flow.signer_for(&credentials).sign_reqwest(request).unwrap();
+            let response = http.execute(signed).await.unwrap();
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap();
+            assert_eq!(status, 200, "{context}: {body}");
+            assert!(body.contains("\"user\":\"alice\""), "{context}: {body}");
+        }
+    }
+}
