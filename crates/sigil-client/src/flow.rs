@@ -171,6 +171,48 @@ impl Flow {
         Ok(TokenCredentials { token, extra })
     }
 
+    /// xAuth: token credentials straight from the resource owner's username
+    /// and password (`x_auth_mode=client_auth`, in the signed form body), for
+    /// providers that allow it to trusted clients.
+    pub async fn xauth(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<TokenCredentials, ClientError> {
+        let signer = self.signer.clone().without_token();
+        let body = sigil_core::encoding::form_encode([
+            ("x_auth_mode", "client_auth"),
+            ("x_auth_username", username),
+            ("x_auth_password", password),
+        ]);
+        let url = &self.profile.access_token_url;
+        let signed = signer.sign_parts(
+            "POST",
+            url,
+            Some("application/x-www-form-urlencoded"),
+            body.as_bytes(),
+        )?;
+        let mut request = self.http.post(&signed.url);
+        if let Some(auth) = signed.authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, auth);
+        }
+        let response = request
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(signed.body)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await?.to_vec();
+        if status >= 300 {
+            return Err(ClientError::refused(status, &bytes));
+        }
+        let (token, extra) = parse_token_answer(&bytes)?;
+        Ok(TokenCredentials { token, extra })
+    }
+
     /// Renews an expiring access token through the Session extension
     /// (`oauth_session_handle`).
     pub async fn refresh(

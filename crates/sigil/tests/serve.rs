@@ -1133,3 +1133,32 @@ fn sigil_login_by_pin_and_by_loopback_callback_then_request_with_the_profile() {
     }
     server.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xauth_through_sigil_client() {
+    use sigil_client::{Consumer, Flow, ServiceProfile, Signer};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&sqlite_url(&dir), None);
+    register(&server); // adds alice / wonderland
+    let client: Value = serde_json::from_str(&server.admin(&[
+        "client",
+        "add",
+        "--name",
+        "Trusted",
+        "--callback",
+        "http://127.0.0.1:9/cb",
+        "--allow-xauth",
+        "--json",
+    ]))
+    .unwrap();
+    let consumer = Consumer::new(
+        client["key"].as_str().unwrap(),
+        client["secret"].as_str().unwrap(),
+    );
+    let flow = Flow::new(ServiceProfile::sigil(&server.base), Signer::new(consumer));
+    let credentials = flow.xauth("alice", "wonderland").await.unwrap();
+    assert_eq!(credentials.field("user_id"), Some("alice"));
+    let err = flow.xauth("alice", "wrong").await.unwrap_err();
+    assert!(err.to_string().contains("permission_denied"), "{err}");
+    server.stop();
+}
