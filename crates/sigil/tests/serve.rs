@@ -1162,3 +1162,39 @@ async fn xauth_through_sigil_client() {
     assert!(err.to_string().contains("permission_denied"), "{err}");
     server.stop();
 }
+
+/// LTI 1.1 outcomes style: a non-form (XML) body signed with
+/// oauth_body_hash; the server checks the hash, so a changed body fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_hash_signed_xml_body() {
+    use sigil_client::{BodyHash, Consumer, Signer, Token};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&sqlite_url(&dir), None);
+    let keys = register(&server);
+    let http = reqwest::Client::new();
+    let key = (keys.hmac.0.as_str(), keys.hmac.1.as_str());
+    let (token, secret) = dance(&http, &server, key).await;
+    let signer = Signer::new(Consumer::new(key.0, key.1))
+        .token(Token::new(&token, &secret))
+        .body_hash(BodyHash::Always);
+    let xml = "<imsx_POXEnvelopeRequest><score>0.92</score></imsx_POXEnvelopeRequest>";
+    let send = |body: &'static str| {
+        let request = http
+            .put(format!("{}/api/echo", server.base))
+            .header("Content-Type", "application/xml")
+            .body(xml)
+            .build()
+            .unwrap();
+        let mut signed = signer.sign_reqwest(request).unwrap();
+        *signed.body_mut() = Some(reqwest::Body::from(body));
+        http.execute(signed)
+    };
+    assert_eq!(send(xml).await.unwrap().status().as_u16(), 200);
+    let tampered = send("<imsx_POXEnvelopeRequest><score>1.0</score></imsx_POXEnvelopeRequest>")
+        .await
+        .unwrap();
+    assert_eq!(tampered.status().as_u16(), 401);
+    let body = tampered.text().await.unwrap();
+    assert!(body.contains("body%20hash"), "{body}");
+    server.stop();
+}
