@@ -44,6 +44,7 @@
 //!
 //! [RFC 5849]: https://www.rfc-editor.org/rfc/rfc5849
 
+mod b64;
 pub mod encoding;
 mod error;
 pub mod example;

@@ -2,7 +2,10 @@
 
 use std::borrow::Cow;
 
-use crate::encoding::{decode, encode_into};
+use crate::encoding::{
+    Encoded, all_quoted_text, decode, decode_with_encoding, encode_into, find_any,
+    unreserved_prefix,
+};
 use crate::error::ParseError;
 use crate::method::SignatureMethod;
 
@@ -61,29 +64,120 @@ pub struct OAuthParams<'a> {
     pub extras: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
+/// The signed standard protocol parameters, in the byte order of their
+/// names: the order they take in the normalised parameter string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Std {
+    BodyHash,
+    Callback,
+    ConsumerKey,
+    Nonce,
+    SignatureMethod,
+    Timestamp,
+    Token,
+    Verifier,
+    Version,
+}
+
+impl Std {
+    /// Every signed standard parameter, sorted by name.
+    pub(crate) const SORTED: [Std; 9] = [
+        Std::BodyHash,
+        Std::Callback,
+        Std::ConsumerKey,
+        Std::Nonce,
+        Std::SignatureMethod,
+        Std::Timestamp,
+        Std::Token,
+        Std::Verifier,
+        Std::Version,
+    ];
+
+    /// The parameter name.
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            Std::BodyHash => "oauth_body_hash",
+            Std::Callback => "oauth_callback",
+            Std::ConsumerKey => "oauth_consumer_key",
+            Std::Nonce => "oauth_nonce",
+            Std::SignatureMethod => "oauth_signature_method",
+            Std::Timestamp => "oauth_timestamp",
+            Std::Token => "oauth_token",
+            Std::Verifier => "oauth_verifier",
+            Std::Version => "oauth_version",
+        }
+    }
+}
+
+/// Where a protocol parameter goes in [`OAuthParams`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Field {
+    /// A signed standard parameter.
+    Std(Std),
+    /// `oauth_signature`.
+    Signature,
+    /// Any other name.
+    Extra,
+}
+
+impl Field {
+    /// The field of a parameter name.
+    #[inline]
+    pub(crate) fn of(name: &str) -> Field {
+        let Some(short) = name.strip_prefix("oauth_") else {
+            return Field::Extra;
+        };
+        Field::Std(match short {
+            "consumer_key" => Std::ConsumerKey,
+            "token" => Std::Token,
+            "signature" => return Field::Signature,
+            "signature_method" => Std::SignatureMethod,
+            "timestamp" => Std::Timestamp,
+            "nonce" => Std::Nonce,
+            "version" => Std::Version,
+            "callback" => Std::Callback,
+            "verifier" => Std::Verifier,
+            "body_hash" => Std::BodyHash,
+            _ => return Field::Extra,
+        })
+    }
+}
+
+/// The canonical encoding of each signed standard parameter's value, where
+/// the parser already knows it (indexed by [`Std`]); `None` means "encode the
+/// decoded value".
+pub(crate) type EncodedSlots<'a> = [Option<Encoded<'a>>; 9];
+
 impl<'a> OAuthParams<'a> {
     /// Sets the parameter `name` from its decoded `value`. A name seen before
     /// is [`ParseError::DuplicateParameter`]; an unknown signature method is
     /// [`ParseError::UnsupportedSignatureMethod`].
     pub fn set(&mut self, name: &str, value: Cow<'a, str>) -> Result<(), ParseError> {
-        let slot = match name {
-            "oauth_consumer_key" => &mut self.consumer_key,
-            "oauth_token" => &mut self.token,
-            "oauth_signature" => &mut self.signature,
-            "oauth_timestamp" => &mut self.timestamp,
-            "oauth_nonce" => &mut self.nonce,
-            "oauth_version" => &mut self.version,
-            "oauth_callback" => &mut self.callback,
-            "oauth_verifier" => &mut self.verifier,
-            "oauth_body_hash" => &mut self.body_hash,
-            "oauth_signature_method" => {
+        self.set_field(Field::of(name), name, value)
+    }
+
+    /// [`OAuthParams::set`] with the field already looked up.
+    #[inline]
+    pub(crate) fn set_field(
+        &mut self,
+        field: Field,
+        name: &str,
+        value: Cow<'a, str>,
+    ) -> Result<(), ParseError> {
+        let slot = match field {
+            Field::Std(Std::SignatureMethod) => {
                 if self.signature_method.is_some() {
                     return Err(ParseError::DuplicateParameter(name.to_owned()));
                 }
                 self.signature_method = Some(value.parse()?);
                 return Ok(());
             }
-            _ => {
+            Field::Std(std) => match self.std_slot_mut(std) {
+                Some(slot) => slot,
+                None => return Ok(()),
+            },
+            Field::Signature => &mut self.signature,
+            Field::Extra => {
                 if self.extras.iter().any(|(n, _)| n == name) {
                     return Err(ParseError::DuplicateParameter(name.to_owned()));
                 }
@@ -95,6 +189,77 @@ impl<'a> OAuthParams<'a> {
             return Err(ParseError::DuplicateParameter(name.to_owned()));
         }
         *slot = Some(value);
+        Ok(())
+    }
+
+    /// The slot of a string-valued signed parameter (`None` for the
+    /// signature method, which is typed).
+    fn std_slot_mut(&mut self, std: Std) -> Option<&mut Option<Cow<'a, str>>> {
+        Some(match std {
+            Std::BodyHash => &mut self.body_hash,
+            Std::Callback => &mut self.callback,
+            Std::ConsumerKey => &mut self.consumer_key,
+            Std::Nonce => &mut self.nonce,
+            Std::SignatureMethod => return None,
+            Std::Timestamp => &mut self.timestamp,
+            Std::Token => &mut self.token,
+            Std::Verifier => &mut self.verifier,
+            Std::Version => &mut self.version,
+        })
+    }
+
+    /// The decoded value of a signed parameter, if present.
+    #[inline]
+    pub(crate) fn std_value(&self, std: Std) -> Option<&str> {
+        match std {
+            Std::BodyHash => self.body_hash.as_deref(),
+            Std::Callback => self.callback.as_deref(),
+            Std::ConsumerKey => self.consumer_key.as_deref(),
+            Std::Nonce => self.nonce.as_deref(),
+            Std::SignatureMethod => self.signature_method.map(SignatureMethod::as_str),
+            Std::Timestamp => self.timestamp.as_deref(),
+            Std::Token => self.token.as_deref(),
+            Std::Verifier => self.verifier.as_deref(),
+            Std::Version => self.version.as_deref(),
+        }
+    }
+
+    /// Adds every parameter of `other` (but its signature) as [`set`] would,
+    /// in the order of [`OAuthParams::iter`], borrowing the values.
+    ///
+    /// [`set`]: OAuthParams::set
+    pub(crate) fn merge_unsigned<'o: 'a>(
+        &mut self,
+        other: &'a OAuthParams<'o>,
+    ) -> Result<(), ParseError> {
+        const ORDER: [Std; 9] = [
+            Std::ConsumerKey,
+            Std::Token,
+            Std::SignatureMethod,
+            Std::Timestamp,
+            Std::Nonce,
+            Std::Version,
+            Std::Callback,
+            Std::Verifier,
+            Std::BodyHash,
+        ];
+        for std in ORDER {
+            if std == Std::SignatureMethod {
+                if let Some(method) = other.signature_method {
+                    if self.signature_method.is_some() {
+                        return Err(ParseError::DuplicateParameter(std.name().to_owned()));
+                    }
+                    self.signature_method = Some(method);
+                }
+                continue;
+            }
+            if let Some(value) = other.std_value(std) {
+                self.set_field(Field::Std(std), std.name(), Cow::Borrowed(value))?;
+            }
+        }
+        for (name, value) in &other.extras {
+            self.set(name, Cow::Borrowed(value))?;
+        }
         Ok(())
     }
 
@@ -155,6 +320,20 @@ impl<'a> OAuthParams<'a> {
         }
     }
 
+    /// Calls `f` with every parameter present, in the order of
+    /// [`OAuthParams::iter`].
+    pub(crate) fn for_each<'s>(&'s self, mut f: impl FnMut(&'s str, &'s str)) {
+        // Not `&mut f`: the closure narrows the `&'static str` names.
+        #[allow(clippy::redundant_closure)]
+        self.for_each_signed(|name, value| f(name, value));
+        for (name, value) in &self.extras {
+            f(name, value);
+        }
+        if let Some(signature) = &self.signature {
+            f("oauth_signature", signature);
+        }
+    }
+
     /// How many parameters are present.
     pub fn len(&self) -> usize {
         let mut n = self.extras.len() + usize::from(self.signature.is_some());
@@ -204,15 +383,17 @@ impl<'a> OAuthParams<'a> {
     /// The parameters as an `application/x-www-form-urlencoded` string
     /// (RFC 5849 §3.5.2 and §3.5.3), signature included.
     pub fn to_form(&self) -> String {
-        let mut out = String::with_capacity(256);
-        for (name, value) in self.iter() {
+        let mut capacity = 0;
+        self.for_each(|name, value| capacity += name.len() + value.len() + value.len() / 4 + 2);
+        let mut out = String::with_capacity(capacity);
+        self.for_each(|name, value| {
             if !out.is_empty() {
                 out.push('&');
             }
             encode_into(&mut out, name);
             out.push('=');
             encode_into(&mut out, value);
-        }
+        });
         out
     }
 }
@@ -239,22 +420,54 @@ pub fn is_oauth_scheme(value: &str) -> bool {
 
 /// Bytes allowed inside a quoted header value: printable ASCII,
 /// but not `"` or a backslash.
-#[allow(clippy::indexing_slicing)] // i < 128 by the loop bound
-const QUOTED_TEXT: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut i = 0;
-    while i < 128 {
-        let b = i as u8;
-        table[i] = b >= 0x20 && b != 0x7f && b != b'"' && b != b'\\';
-        i += 1;
-    }
-    table
-};
-
 #[inline]
-#[allow(clippy::indexing_slicing)] // a u8 always indexes a [_; 256]
 fn is_quoted_text(b: u8) -> bool {
-    QUOTED_TEXT[usize::from(b)]
+    matches!(b, 0x20..=0x7e) && b != b'"' && b != b'\\'
+}
+
+/// Recognises a standard protocol parameter name followed by `=` at the
+/// start of `rest` (which is then exactly what reading an unreserved name
+/// would give).
+#[inline]
+fn known_name(rest: &[u8]) -> Option<(&'static str, Field)> {
+    // Constant patterns: each comparison is a few word compares.
+    macro_rules! name {
+        ($name:literal, $field:expr) => {
+            if rest.starts_with(concat!($name, "=").as_bytes()) {
+                return Some(($name, $field));
+            }
+        };
+    }
+    let tail = rest.strip_prefix(b"oauth_")?;
+    match tail.first()? {
+        b'c' => {
+            name!("oauth_consumer_key", Field::Std(Std::ConsumerKey));
+            name!("oauth_callback", Field::Std(Std::Callback));
+        }
+        b't' => {
+            name!("oauth_token", Field::Std(Std::Token));
+            name!("oauth_timestamp", Field::Std(Std::Timestamp));
+        }
+        b's' => {
+            name!("oauth_signature", Field::Signature);
+            name!("oauth_signature_method", Field::Std(Std::SignatureMethod));
+        }
+        b'n' => name!("oauth_nonce", Field::Std(Std::Nonce)),
+        b'v' => {
+            name!("oauth_version", Field::Std(Std::Version));
+            name!("oauth_verifier", Field::Std(Std::Verifier));
+        }
+        b'b' => name!("oauth_body_hash", Field::Std(Std::BodyHash)),
+        _ => {}
+    }
+    None
+}
+
+/// Whether a header parameter name is a protocol parameter (`oauth_*` or
+/// `xoauth_*`).
+#[inline]
+fn is_protocol_name(name: &str) -> bool {
+    name.starts_with("oauth_") || name.starts_with("xoauth_")
 }
 
 /// A small cursor over header bytes that cannot read past the end.
@@ -264,16 +477,19 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    #[inline]
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.pos).copied()
     }
 
+    #[inline]
     fn skip_ows(&mut self) {
         while matches!(self.peek(), Some(b' ' | b'\t')) {
             self.pos += 1;
         }
     }
 
+    #[inline]
     fn eat(&mut self, b: u8) -> bool {
         if self.peek() == Some(b) {
             self.pos += 1;
@@ -281,6 +497,21 @@ impl<'a> Cursor<'a> {
         } else {
             false
         }
+    }
+
+    /// Takes the longest run of unreserved bytes.
+    #[inline]
+    fn take_unreserved(&mut self) -> &'a str {
+        let start = self.pos;
+        let rest = self.text.as_bytes().get(start..).unwrap_or_default();
+        self.pos += unreserved_prefix(rest);
+        self.text.get(start..self.pos).unwrap_or("")
+    }
+
+    /// The bytes not read yet.
+    #[inline]
+    fn rest(&self) -> &'a [u8] {
+        self.text.as_bytes().get(self.pos..).unwrap_or_default()
     }
 
     fn take_while(&mut self, f: impl Fn(u8) -> bool) -> &'a str {
@@ -310,6 +541,22 @@ impl<'a> AuthorizationHeader<'a> {
     /// assert_eq!(h.params.callback.as_deref(), Some("http://printer.example.com/ready"));
     /// ```
     pub fn parse(value: &'a str, limits: &Limits) -> Result<Self, ParseError> {
+        let mut header = AuthorizationHeader::default();
+        Self::parse_into(value, limits, &mut header.realm, &mut header.params, None)?;
+        Ok(header)
+    }
+
+    /// [`AuthorizationHeader::parse`] into `realm` and `params` (which start
+    /// empty), also recording in `encoded` the canonical encoding of each
+    /// signed standard parameter (for the base string: most values arrive
+    /// canonical and are used as they are).
+    pub(crate) fn parse_into(
+        value: &'a str,
+        limits: &Limits,
+        realm: &mut Option<Cow<'a, str>>,
+        params: &mut OAuthParams<'a>,
+        mut encoded: Option<&mut EncodedSlots<'a>>,
+    ) -> Result<(), ParseError> {
         if value.len() > limits.max_header_len {
             return Err(ParseError::HeaderTooLong);
         }
@@ -323,7 +570,6 @@ impl<'a> AuthorizationHeader<'a> {
             text: value,
             pos: 5,
         };
-        let mut header = AuthorizationHeader::default();
         let mut count = 0usize;
         let mut first = true;
         loop {
@@ -338,7 +584,14 @@ impl<'a> AuthorizationHeader<'a> {
                 cur.skip_ows();
             }
             first = false;
-            let name = cur.take_while(crate::encoding::is_unreserved);
+            // The standard names are recognised whole (with their `=`).
+            let (name, known) = match known_name(cur.rest()) {
+                Some((name, field)) => {
+                    cur.pos += name.len();
+                    (name, Some(field))
+                }
+                None => (cur.take_unreserved(), None),
+            };
             if name.is_empty() {
                 return Err(ParseError::MalformedHeader("expected a parameter name"));
             }
@@ -352,23 +605,50 @@ impl<'a> AuthorizationHeader<'a> {
             if count > limits.max_params {
                 return Err(ParseError::TooManyParameters);
             }
-            if name == "realm" {
-                if header.realm.is_some() {
+            if known.is_none() && name == "realm" {
+                if realm.is_some() {
                     return Err(ParseError::DuplicateParameter("realm".to_owned()));
                 }
-                header.realm = Some(read_quoted_string(&mut cur)?);
+                *realm = Some(read_quoted_string(&mut cur)?);
                 continue;
             }
-            let raw = cur.take_while(is_quoted_text);
-            if !cur.eat(b'"') {
-                return Err(ParseError::MalformedHeader("unterminated or invalid value"));
-            }
-            if !(name.starts_with("oauth_") || name.starts_with("xoauth_")) {
+            // The usual value is unreserved bytes up to the closing quote:
+            // it is its own decoded and canonical form.
+            // The value runs to the next `"`; it must be quoted text (no
+            // quoted pairs in protocol values).
+            let start = cur.pos;
+            let rest = cur.rest();
+            let (len, plain) = match find_any(rest, [b'"']) {
+                Some(q) => match rest.get(..q) {
+                    Some(v) if unreserved_prefix(v) == q => (q, true),
+                    Some(v) if all_quoted_text(v) => (q, false),
+                    _ => return Err(ParseError::MalformedHeader("unterminated or invalid value")),
+                },
+                None => return Err(ParseError::MalformedHeader("unterminated or invalid value")),
+            };
+            let raw = cur.text.get(start..start + len).unwrap_or("");
+            // Past the value and its closing quote.
+            cur.pos += len + 1;
+            if known.is_none() && !is_protocol_name(name) {
                 return Err(ParseError::UnexpectedHeaderParameter);
             }
-            header.params.set(name, decode(raw)?)?;
+            let (decoded, encoded_value) = if plain {
+                (Cow::Borrowed(raw), Encoded::unreserved(raw))
+            } else if known == Some(Field::Signature) {
+                // Never in the base string: decoding is all it needs.
+                (decode(raw)?, Encoded::unreserved(""))
+            } else {
+                decode_with_encoding(raw, false)?
+            };
+            let field = known.unwrap_or_else(|| Field::of(name));
+            params.set_field(field, name, decoded)?;
+            if let (Some(slots), Field::Std(std)) = (encoded.as_deref_mut(), field)
+                && let Some(slot) = slots.get_mut(std as usize)
+            {
+                *slot = Some(encoded_value);
+            }
         }
-        Ok(header)
+        Ok(())
     }
 
     /// Copies every borrowed value, detaching the header from the request.
@@ -382,32 +662,53 @@ impl<'a> AuthorizationHeader<'a> {
     /// Renders the header value: `OAuth realm="...", oauth_...="..."`, every
     /// protocol value percent-encoded per RFC 5849 §3.6.
     pub fn render(&self) -> String {
-        let mut out = String::with_capacity(320);
-        out.push_str("OAuth ");
-        let mut first = true;
-        if let Some(realm) = &self.realm {
-            out.push_str("realm=\"");
-            for c in realm.chars() {
-                if c == '"' || c == '\\' {
-                    out.push('\\');
-                }
-                out.push(c);
-            }
-            out.push('"');
-            first = false;
-        }
-        for (name, value) in self.params.iter() {
-            if !first {
-                out.push_str(", ");
-            }
-            first = false;
-            encode_into(&mut out, name);
-            out.push_str("=\"");
-            encode_into(&mut out, value);
-            out.push('"');
-        }
-        out
+        render_header(self.realm.as_deref(), &self.params)
     }
+}
+
+/// [`AuthorizationHeader::render`] over borrowed parts.
+pub(crate) fn render_header(realm: Option<&str>, params: &OAuthParams<'_>) -> String {
+    // Room for every name and value plus the usual escapes, so that the
+    // common header is written without growing.
+    let mut capacity = 8 + realm.map_or(0, |r| r.len() + 12);
+    params.for_each(|name, value| capacity += name.len() + value.len() + value.len() / 4 + 8);
+    let mut out = String::with_capacity(capacity);
+    out.push_str("OAuth ");
+    let mut first = true;
+    if let Some(realm) = realm {
+        out.push_str("realm=\"");
+        for c in realm.chars() {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+        first = false;
+    }
+    let mut param = |name: &str, name_unreserved: bool, value: &str| {
+        if !first {
+            out.push_str(", ");
+        }
+        first = false;
+        if name_unreserved {
+            out.push_str(name);
+        } else {
+            encode_into(&mut out, name);
+        }
+        out.push_str("=\"");
+        encode_into(&mut out, value);
+        out.push('"');
+    };
+    // The standard names are unreserved; extras are encoded.
+    params.for_each_signed(|name, value| param(name, true, value));
+    for (name, value) in &params.extras {
+        param(name, false, value);
+    }
+    if let Some(signature) = &params.signature {
+        param("oauth_signature", true, signature);
+    }
+    out
 }
 
 /// Reads an RFC 2616 quoted-string body after its opening quote: printable

@@ -4,11 +4,17 @@
 
 use std::borrow::Cow;
 
-use crate::encoding::{Component, encode, encode_bytes_into, encode_canonical_into, split_pairs};
+use crate::encoding::{
+    BaseBuf, Component, Encoded, encode_bytes_into, encode_into, encode_twice_bytes_into, find_any,
+    push_canonical_twice, split_pairs,
+};
 use crate::error::{ParseError, SignError, VerifyError};
 use crate::keys::{SigningKey, VerifyingKey};
 use crate::method::SignatureMethod;
-use crate::params::{AuthorizationHeader, Limits, OAuthParams, is_oauth_scheme};
+use crate::params::{
+    AuthorizationHeader, EncodedSlots, Field, Limits, OAuthParams, Std, is_oauth_scheme,
+    render_header,
+};
 use crate::signature::{body_hash_matches, sign_base_string, verify_base_bytes};
 use crate::uri::BaseUri;
 
@@ -61,9 +67,10 @@ impl<'a> Request<'a> {
 /// Whether a `Content-Type` value is `application/x-www-form-urlencoded`,
 /// with or without parameters such as `; charset=utf-8`.
 pub fn is_form_content_type(content_type: &str) -> bool {
-    let media = content_type
-        .split_once(';')
-        .map_or(content_type, |(media, _)| media);
+    let media = match find_any(content_type.as_bytes(), [b';']) {
+        Some(i) => content_type.get(..i).unwrap_or(content_type),
+        None => content_type,
+    };
     media
         .trim()
         .eq_ignore_ascii_case("application/x-www-form-urlencoded")
@@ -103,12 +110,12 @@ pub struct Param<'a> {
 impl Param<'_> {
     /// The name, decoded once.
     pub fn name(&self) -> &str {
-        &self.name.decoded
+        self.name.decoded()
     }
 
     /// The value, decoded once.
     pub fn value(&self) -> &str {
-        &self.value.decoded
+        self.value.decoded()
     }
 
     /// Where it came from (query or body).
@@ -129,6 +136,12 @@ pub struct ParsedRequest<'a> {
     params: Vec<Param<'a>>,
     body: &'a [u8],
     form_body: bool,
+    /// The canonical encoding of signed standard parameters whose value came
+    /// from the request (see [`EncodedSlots`]).
+    encoded: EncodedSlots<'a>,
+    /// Bytes of input that may enter the base string (URL, header, form
+    /// body, and protocol values added when signing): sizes its buffer.
+    input_len: usize,
 }
 
 impl<'a> ParsedRequest<'a> {
@@ -144,43 +157,40 @@ impl<'a> ParsedRequest<'a> {
             return Err(ParseError::BodyTooLarge);
         }
         let uri = BaseUri::parse(request.url)?;
-        let header = match request.authorization {
-            Some(value) if is_oauth_scheme(value) => {
-                Some(AuthorizationHeader::parse(value, limits)?)
-            }
-            _ => None,
+        let mut parsed = ParsedRequest {
+            method: request.method,
+            uri,
+            realm: None,
+            oauth: OAuthParams::default(),
+            location: None,
+            params: Vec::new(),
+            body: request.body,
+            form_body: false,
+            encoded: EncodedSlots::default(),
+            input_len: request.url.len(),
         };
-        let mut parsed = match header {
-            Some(h) => {
-                let location = (!h.params.is_empty()).then_some(ParamLocation::Header);
-                ParsedRequest {
-                    method: request.method,
-                    uri,
-                    realm: h.realm,
-                    oauth: h.params,
-                    location,
-                    params: Vec::new(),
-                    body: request.body,
-                    form_body: false,
-                }
+        if let Some(value) = request.authorization
+            && is_oauth_scheme(value)
+        {
+            AuthorizationHeader::parse_into(
+                value,
+                limits,
+                &mut parsed.realm,
+                &mut parsed.oauth,
+                Some(&mut parsed.encoded),
+            )?;
+            parsed.input_len += value.len();
+            if !parsed.oauth.is_empty() {
+                parsed.location = Some(ParamLocation::Header);
             }
-            None => ParsedRequest {
-                method: request.method,
-                uri,
-                realm: None,
-                oauth: OAuthParams::default(),
-                location: None,
-                params: Vec::new(),
-                body: request.body,
-                form_body: false,
-            },
-        };
+        }
         let mut budget = limits.max_params.saturating_sub(parsed.oauth.len());
         if let Some(query) = parsed.uri.query() {
             parsed.collect(query, ParamLocation::Query, &mut budget)?;
         }
         if request.has_form_body() {
             parsed.form_body = true;
+            parsed.input_len += request.body.len();
             let text = std::str::from_utf8(request.body).map_err(|_| ParseError::InvalidUtf8)?;
             parsed.collect(text, ParamLocation::Body, &mut budget)?;
         }
@@ -197,12 +207,20 @@ impl<'a> ParsedRequest<'a> {
             *budget = budget.checked_sub(1).ok_or(ParseError::TooManyParameters)?;
             let name = Component::from_raw(raw_name, true)?;
             let value = Component::from_raw(raw_value, true)?;
-            if name.decoded.starts_with("oauth_") {
+            if name.is_protocol() {
                 match self.location {
                     Some(seen) if seen != location => return Err(ParseError::MultipleLocations),
                     _ => self.location = Some(location),
                 }
-                self.oauth.set(&name.decoded, value.decoded)?;
+                let encoded = value.encoded.clone();
+                let name = name.into_decoded();
+                let field = Field::of(&name);
+                self.oauth.set_field(field, &name, value.into_decoded())?;
+                if let Field::Std(std) = field
+                    && let Some(slot) = self.encoded.get_mut(std as usize)
+                {
+                    *slot = Some(encoded);
+                }
             } else {
                 self.params.push(Param {
                     name,
@@ -255,78 +273,124 @@ impl<'a> ParsedRequest<'a> {
         self.form_body
     }
 
-    /// Every parameter that enters the base string, as (encoded name, encoded
-    /// value), sorted per RFC 5849 §3.4.1.3.2.
-    fn sorted_encoded(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
-        let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> =
-            Vec::with_capacity(self.params.len() + 10);
-        pairs.extend(self.params.iter().map(|p| {
-            (
-                Cow::Borrowed(p.name.encoded.as_ref()),
-                Cow::Borrowed(p.value.encoded.as_ref()),
-            )
-        }));
-        // Protocol parameter names are unreserved by construction, except
-        // extras read from a query or body.
-        self.oauth.for_each_signed(|name, value| {
-            pairs.push((Cow::Borrowed(name), encode(value)));
-        });
-        for (name, value) in &self.oauth.extras {
-            pairs.push((encode(name), encode(value)));
+    /// Hands `sink` every parameter that enters the base string, as (encoded
+    /// name, encoded value), sorted per RFC 5849 §3.4.1.3.2.
+    ///
+    /// The signed standard parameters are visited in the (fixed) order of
+    /// their names and merged with the others, sorted here: only the query,
+    /// body and extra parameters need sorting.
+    fn for_each_sorted(&self, sink: &mut impl Sink) {
+        // Extras are rare: encoded here, kept alive for the merge.
+        let extras: Vec<(Encoded<'_>, Encoded<'_>)> = self
+            .oauth
+            .extras
+            .iter()
+            .map(|(name, value)| (Encoded::of(name), Encoded::of(value)))
+            .collect();
+        // (name, name has no `%`, value, value has no `%`): the flags follow
+        // from the text, so sorting the tuples sorts by name, then value.
+        type Other<'s> = (&'s str, bool, &'s str, bool);
+        let pairs = self
+            .params
+            .iter()
+            .map(|p| (&p.name.encoded, &p.value.encoded))
+            .chain(extras.iter().map(|(n, v)| (n, v)))
+            .map(|(n, v)| (n.text.as_ref(), n.plain, v.text.as_ref(), v.plain));
+        const INLINE: usize = 8;
+        let count = self.params.len() + extras.len();
+        let mut inline: [Other<'_>; INLINE] = [("", true, "", true); INLINE];
+        let mut spilled = Vec::new();
+        let others: &mut [Other<'_>] = if count <= INLINE {
+            for (slot, pair) in inline.iter_mut().zip(pairs) {
+                *slot = pair;
+            }
+            inline.get_mut(..count).unwrap_or_default()
+        } else {
+            spilled.extend(pairs);
+            &mut spilled
+        };
+        others.sort_unstable();
+        // Every standard name starts with `oauth_`: the sorted others fall
+        // into those before all of them, those starting with `oauth_` (only
+        // extras) that interleave with them, and those after all of them.
+        let before = others
+            .iter()
+            .take_while(|o| o.0.as_bytes() < b"oauth_".as_slice())
+            .count();
+        let (head, rest) = others.split_at(before);
+        let middle_len = rest
+            .iter()
+            .take_while(|o| o.0.starts_with("oauth_"))
+            .count();
+        let (middle, tail) = rest.split_at(middle_len);
+        for &(n, n_plain, v, v_plain) in head.iter() {
+            sink.other(n, n_plain, v, v_plain);
         }
-        pairs.sort_unstable();
-        pairs
+        let mut middle = middle.iter().peekable();
+        for std in Std::SORTED {
+            let Some(value) = self.oauth.std_value(std) else {
+                continue;
+            };
+            // No other parameter has a standard name: names never tie here.
+            while let Some(&&(n, n_plain, v, v_plain)) = middle.peek() {
+                if n > std.name() {
+                    break;
+                }
+                sink.other(n, n_plain, v, v_plain);
+                middle.next();
+            }
+            match self.encoded.get(std as usize) {
+                Some(Some(encoded)) => sink.std(std, &encoded.text, encoded.plain),
+                _ => sink.std_decoded(std, value),
+            }
+        }
+        for &(n, n_plain, v, v_plain) in middle.chain(tail) {
+            sink.other(n, n_plain, v, v_plain);
+        }
     }
 
     /// The normalised parameter string of RFC 5849 §3.4.1.3.2.
     pub fn normalized_params(&self) -> String {
-        let mut out = String::with_capacity(256);
-        for (i, (name, value)) in self.sorted_encoded().iter().enumerate() {
-            if i > 0 {
-                out.push('&');
-            }
-            out.push_str(name);
-            out.push('=');
-            out.push_str(value);
-        }
-        out
+        let mut sink = NormalizedSink(String::with_capacity(self.base_string_capacity()));
+        self.for_each_sorted(&mut sink);
+        sink.0
     }
 
-    /// Writes the signature base string of RFC 5849 §3.4.1.1 as bytes.
-    fn write_base_string(&self, out: &mut Vec<u8>) {
+    /// A capacity that holds the usual base string without growing.
+    fn base_string_capacity(&self) -> usize {
+        self.method.len() + self.input_len + self.input_len / 2 + 32
+    }
+
+    /// Writes the signature base string of RFC 5849 §3.4.1.1 (ASCII).
+    fn write_base_string(&self, out: &mut BaseBuf) {
         if self.method.bytes().any(|b| b.is_ascii_lowercase()) {
-            out.extend(self.method.bytes().map(|b| b.to_ascii_uppercase()));
+            for b in self.method.bytes() {
+                out.push(b.to_ascii_uppercase());
+            }
         } else {
-            out.extend_from_slice(self.method.as_bytes());
+            out.put(self.method.as_bytes());
         }
         out.push(b'&');
         encode_bytes_into(out, self.uri.scheme().as_bytes());
-        out.extend_from_slice(b"%3A%2F%2F");
+        out.put(b"%3A%2F%2F");
         encode_bytes_into(out, self.uri.host().as_bytes());
         if let Some(port) = self.uri.port() {
-            out.extend_from_slice(b"%3A");
-            out.extend_from_slice(port.to_string().as_bytes());
+            out.put(b"%3A");
+            push_decimal(out, port);
         }
         encode_bytes_into(out, self.uri.path().as_bytes());
         out.push(b'&');
         // The normalised string holds only unreserved bytes, `%`, `=` and
         // `&`, so encoding it a second time is done on the fly.
-        for (i, (name, value)) in self.sorted_encoded().iter().enumerate() {
-            if i > 0 {
-                out.extend_from_slice(b"%26");
-            }
-            encode_canonical_into(out, name.as_bytes());
-            out.extend_from_slice(b"%3D");
-            encode_canonical_into(out, value.as_bytes());
-        }
+        self.for_each_sorted(&mut BaseSink { out, first: true });
     }
 
     /// The signature base string of RFC 5849 §3.4.1.1.
     pub fn base_string(&self) -> String {
-        let mut out = Vec::with_capacity(512);
+        let mut out = BaseBuf::new();
         self.write_base_string(&mut out);
         // Every byte written is ASCII: unreserved characters and escapes.
-        String::from_utf8(out).unwrap_or_default()
+        String::from_utf8(out.finish().to_vec()).unwrap_or_default()
     }
 
     /// Checks the signature (and `oauth_body_hash`, when present) with `key`.
@@ -342,12 +406,11 @@ impl<'a> ParsedRequest<'a> {
             .signature
             .as_deref()
             .ok_or(VerifyError::MissingSignature)?;
-        let mut base = Vec::new();
+        let mut base = BaseBuf::new();
         if method != SignatureMethod::Plaintext {
-            base.reserve(512);
             self.write_base_string(&mut base);
         }
-        verify_base_bytes(method, &base, signature, key)?;
+        verify_base_bytes(method, base.finish(), signature, key)?;
         if let Some(sent) = self.oauth.body_hash.as_deref() {
             if self.form_body {
                 return Err(VerifyError::BodyHashWithFormBody);
@@ -361,6 +424,125 @@ impl<'a> ParsedRequest<'a> {
         }
         Ok(())
     }
+}
+
+/// What [`ParsedRequest::for_each_sorted`] hands each parameter of the
+/// normalised string to, in order. Small methods, inlined at each call.
+trait Sink {
+    /// A signed standard parameter with its canonical encoding and whether
+    /// that holds no `%`.
+    fn std(&mut self, std: Std, text: &str, plain: bool);
+    /// A signed standard parameter with only its decoded value at hand.
+    fn std_decoded(&mut self, std: Std, value: &str);
+    /// Any other parameter: (encoded name, no `%` in it, encoded value, no
+    /// `%` in it).
+    fn other(&mut self, name: &str, name_plain: bool, value: &str, value_plain: bool);
+}
+
+/// Writes the parameters encoded once more, joined by `%26`, into a base
+/// string.
+struct BaseSink<'b> {
+    out: &'b mut BaseBuf,
+    first: bool,
+}
+
+impl BaseSink<'_> {
+    #[inline(always)]
+    fn sep(&mut self) -> &'static [u8] {
+        let sep: &'static [u8] = if self.first { b"" } else { b"%26" };
+        self.first = false;
+        sep
+    }
+}
+
+impl Sink for BaseSink<'_> {
+    #[inline(always)]
+    fn std(&mut self, std: Std, text: &str, plain: bool) {
+        let sep = self.sep();
+        self.out.put(std_prefix(std, sep));
+        push_canonical_twice(self.out, text, plain);
+    }
+
+    #[inline(always)]
+    fn std_decoded(&mut self, std: Std, value: &str) {
+        let sep = self.sep();
+        self.out.put(std_prefix(std, sep));
+        encode_twice_bytes_into(self.out, value.as_bytes());
+    }
+
+    #[inline(always)]
+    fn other(&mut self, name: &str, name_plain: bool, value: &str, value_plain: bool) {
+        let sep = self.sep();
+        self.out.put(sep);
+        push_canonical_twice(self.out, name, name_plain);
+        self.out.put(b"%3D");
+        push_canonical_twice(self.out, value, value_plain);
+    }
+}
+
+/// Writes the normalised parameter string itself.
+struct NormalizedSink(String);
+
+impl NormalizedSink {
+    fn pair(&mut self, name: &str, value: impl FnOnce(&mut String)) {
+        if !self.0.is_empty() {
+            self.0.push('&');
+        }
+        self.0.push_str(name);
+        self.0.push('=');
+        value(&mut self.0);
+    }
+}
+
+impl Sink for NormalizedSink {
+    fn std(&mut self, std: Std, text: &str, _: bool) {
+        self.pair(std.name(), |out| out.push_str(text));
+    }
+
+    fn std_decoded(&mut self, std: Std, value: &str) {
+        self.pair(std.name(), |out| encode_into(out, value));
+    }
+
+    fn other(&mut self, name: &str, _: bool, value: &str, _: bool) {
+        self.pair(name, |out| out.push_str(value));
+    }
+}
+
+/// `%26oauth_name%3D` (the separator, the name and `=`, encoded for the
+/// base string), or the same without the leading `%26` when `sep` is empty.
+fn std_prefix(std: Std, sep: &[u8]) -> &'static [u8] {
+    let full: &'static [u8] = match std {
+        Std::BodyHash => b"%26oauth_body_hash%3D",
+        Std::Callback => b"%26oauth_callback%3D",
+        Std::ConsumerKey => b"%26oauth_consumer_key%3D",
+        Std::Nonce => b"%26oauth_nonce%3D",
+        Std::SignatureMethod => b"%26oauth_signature_method%3D",
+        Std::Timestamp => b"%26oauth_timestamp%3D",
+        Std::Token => b"%26oauth_token%3D",
+        Std::Verifier => b"%26oauth_verifier%3D",
+        Std::Version => b"%26oauth_version%3D",
+    };
+    if sep.is_empty() {
+        full.get(3..).unwrap_or(full)
+    } else {
+        full
+    }
+}
+
+/// Appends a port number in decimal.
+fn push_decimal(out: &mut BaseBuf, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut len = 0;
+    let mut n = n;
+    for slot in digits.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.put(digits.get(5 - len..).unwrap_or_default());
 }
 
 /// A signed request: the protocol parameters with `oauth_signature`, and
@@ -402,11 +584,7 @@ impl Signed<'_> {
 
     /// The `Authorization` header value (RFC 5849 §3.5.1).
     pub fn authorization_header(&self, realm: Option<&str>) -> String {
-        AuthorizationHeader {
-            realm: realm.map(Cow::Borrowed),
-            params: self.oauth.clone(),
-        }
-        .render()
+        render_header(realm, &self.oauth)
     }
 
     /// The protocol parameters as `name=value&...`, to append to a query
@@ -500,16 +678,8 @@ pub fn sign<'a>(
     if oauth.body_hash.is_some() && parsed.form_body {
         return Err(SignError::BodyHashWithFormBody);
     }
-    for (name, value) in oauth.iter().filter(|(n, _)| *n != "oauth_signature") {
-        if name == "oauth_signature_method" {
-            if parsed.oauth.signature_method.is_some() {
-                return Err(ParseError::DuplicateParameter(name.to_owned()).into());
-            }
-            parsed.oauth.signature_method = Some(method);
-        } else {
-            parsed.oauth.set(name, Cow::Borrowed(value))?;
-        }
-    }
+    parsed.oauth.merge_unsigned(oauth)?;
+    oauth.for_each(|_, value| parsed.input_len += value.len() + 24);
     parsed.oauth.signature = None;
     // PLAINTEXT signs nothing, but the base string is still worth showing.
     let base_string = parsed.base_string();
@@ -537,6 +707,7 @@ pub fn verify<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encoding::encode;
     use crate::keys::Secret;
 
     #[test]
@@ -557,6 +728,46 @@ mod tests {
             parsed.normalized_params(),
             "a2=r%20b&a3=2%20q&a3=a&b5=%3D%253D&c%40=&c2=&oauth_consumer_key=9djdj82h48djs9d2&oauth_nonce=7d8f3e4a&oauth_signature_method=HMAC-SHA1&oauth_timestamp=137131201&oauth_token=kkk9d7dh3k39sjv7"
         );
+    }
+
+    #[test]
+    fn base_string_matches_its_parts() {
+        // The base string is written through a stack buffer that spills
+        // past 1 KiB; the normalised parameters through a plain String.
+        let long_value = "a%20b%2Fc~d".repeat(150);
+        let long_name = "n".repeat(1500);
+        let mut checked = 0;
+        let query = format!("q={long_value}&{long_name}=%25&Z=&z=%7e");
+        let header = "OAuth realm=\"r\", oauth_consumer_key=\"k%2Bey\", oauth_nonce=\"n\", \
+                      oauth_signature_method=\"HMAC-SHA1\", oauth_timestamp=\"1\", \
+                      xoauth_extra=\"a%2fb\", oauth_signature=\"s\"";
+        for url in [
+            format!("http://Example.COM:8080/p%20q/r?{query}#frag"),
+            "https://a.b/".to_owned(),
+            format!("https://a.b/{}?x=1", "seg/".repeat(300)),
+        ] {
+            for body in [&b""[..], b"b=%E2%9C%93&oauth_zz=1", b"c2&a3=2+q"] {
+                let request = Request::new("post", &url)
+                    .with_authorization(header)
+                    .with_body("application/x-www-form-urlencoded", body);
+                let parsed = match ParsedRequest::parse(&request, &Limits::DEFAULT) {
+                    Ok(parsed) => parsed,
+                    // oauth_* in the body as well as the header.
+                    Err(e) => {
+                        assert_eq!(e, ParseError::MultipleLocations);
+                        continue;
+                    }
+                };
+                let expected = format!(
+                    "POST&{}&{}",
+                    encode(&parsed.uri().to_string()),
+                    encode(&parsed.normalized_params())
+                );
+                assert_eq!(parsed.base_string(), expected);
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 6);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
-use crate::encoding::encode_into;
+use crate::encoding::{encode_into, unreserved_prefix};
 use crate::error::{SignError, VerifyError};
 use crate::keys::{RsaPrivateKey, RsaPublicKey, Secret, SigningKey, VerifyingKey};
 use crate::method::{DigestAlgorithm, SignatureMethod};
@@ -27,16 +27,42 @@ pub fn shared_key(consumer_secret: &Secret, token_secret: Option<&Secret>) -> St
     key
 }
 
-fn hmac_bytes(digest: DigestAlgorithm, key: &[u8], message: &[u8]) -> Vec<u8> {
-    fn run<M: Mac + KeyInit>(key: &[u8], message: &[u8]) -> Vec<u8> {
+/// Calls `f` with the HMAC key of [`shared_key`], built on the stack when
+/// both secrets are unreserved (as generated secrets are) and short.
+fn with_shared_key<R>(
+    consumer_secret: &Secret,
+    token_secret: Option<&Secret>,
+    f: impl FnOnce(&[u8]) -> R,
+) -> R {
+    let cs = consumer_secret.expose().as_bytes();
+    let ts = token_secret.map_or(&b""[..], |t| t.expose().as_bytes());
+    let mut buf = [0u8; 192];
+    if unreserved_prefix(cs) == cs.len() && unreserved_prefix(ts) == ts.len() {
+        let len = cs.len() + 1 + ts.len();
+        if let Some(key) = buf.get_mut(..len) {
+            let (head, tail) = key.split_at_mut(cs.len());
+            head.copy_from_slice(cs);
+            if let Some((amp, rest)) = tail.split_first_mut() {
+                *amp = b'&';
+                rest.copy_from_slice(ts);
+            }
+            return f(key);
+        }
+    }
+    f(shared_key(consumer_secret, token_secret).as_bytes())
+}
+
+/// The HMAC of `message` under `key`, base64-encoded.
+fn hmac_base64(digest: DigestAlgorithm, key: &[u8], message: &[u8]) -> String {
+    fn run<M: Mac + KeyInit>(key: &[u8], message: &[u8]) -> String {
         // HMAC accepts keys of any length, so this cannot fail; an empty MAC
         // would never verify anyway.
         match <M as KeyInit>::new_from_slice(key) {
             Ok(mut mac) => {
                 mac.update(message);
-                mac.finalize().into_bytes().to_vec()
+                crate::b64::encode(&mac.finalize().into_bytes())
             }
-            Err(_) => Vec::new(),
+            Err(_) => String::new(),
         }
     }
     match digest {
@@ -132,8 +158,9 @@ pub fn sign_base_string(
             },
         ) if !method.is_rsa() => {
             let digest = method.digest().ok_or(SignError::KeyMismatch)?;
-            let key = shared_key(consumer_secret, *token_secret);
-            Ok(BASE64.encode(hmac_bytes(digest, key.as_bytes(), base_string.as_bytes())))
+            Ok(with_shared_key(consumer_secret, *token_secret, |key| {
+                hmac_base64(digest, key, base_string.as_bytes())
+            }))
         }
         (_, SigningKey::Rsa(private)) if method.is_rsa() => {
             let digest = method.digest().ok_or(SignError::KeyMismatch)?;
@@ -171,10 +198,9 @@ pub(crate) fn verify_base_bytes(
                 consumer_secret,
                 token_secret,
             },
-        ) => {
-            let expected = shared_key(consumer_secret, *token_secret);
-            bool::from(expected.as_bytes().ct_eq(signature.as_bytes()))
-        }
+        ) => with_shared_key(consumer_secret, *token_secret, |expected| {
+            bool::from(expected.ct_eq(signature.as_bytes()))
+        }),
         (
             _,
             VerifyingKey::Shared {
@@ -186,15 +212,14 @@ pub(crate) fn verify_base_bytes(
             // The longest HMAC here is SHA-512's 64 bytes; a longer decoded
             // value cannot match and fails to fit.
             let mut tag = [0u8; 64];
-            match BASE64.decode_slice(signature.as_bytes(), &mut tag) {
-                Ok(len) => {
-                    let key = shared_key(consumer_secret, *token_secret);
-                    match tag.get(..len) {
-                        Some(tag) => hmac_verify(digest, key.as_bytes(), base_string, tag),
-                        None => false,
-                    }
-                }
-                Err(_) => false,
+            match crate::b64::decode_into(signature.as_bytes(), &mut tag) {
+                Some(len) => match tag.get(..len) {
+                    Some(tag) => with_shared_key(consumer_secret, *token_secret, |key| {
+                        hmac_verify(digest, key, base_string, tag)
+                    }),
+                    None => false,
+                },
+                None => false,
             }
         }
         (_, VerifyingKey::Rsa(public)) if method.is_rsa() => {
@@ -240,7 +265,7 @@ pub fn body_hash(method: SignatureMethod, body: &[u8]) -> Option<String> {
 pub fn hmac_raw(method: SignatureMethod, key: &[u8], message: &[u8]) -> Option<String> {
     match method {
         SignatureMethod::HmacSha1 | SignatureMethod::HmacSha256 | SignatureMethod::HmacSha512 => {
-            Some(BASE64.encode(hmac_bytes(method.digest()?, key, message)))
+            Some(hmac_base64(method.digest()?, key, message))
         }
         _ => None,
     }

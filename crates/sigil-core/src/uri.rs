@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::encoding::find_any;
 use crate::error::ParseError;
 
 /// A request URL split into what the signature base string needs and the
@@ -20,7 +21,9 @@ pub struct BaseUri<'a> {
 }
 
 fn lower<'a>(s: &'a str) -> Cow<'a, str> {
-    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+    if matches!(s, "https" | "http") {
+        Cow::Borrowed(s)
+    } else if s.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(s.to_ascii_lowercase())
     } else {
         Cow::Borrowed(s)
@@ -43,31 +46,55 @@ impl<'a> BaseUri<'a> {
     /// assert_eq!(uri.to_string(), "https://www.example.net:8080/");
     /// ```
     pub fn parse(url: &'a str) -> Result<Self, ParseError> {
-        if url.bytes().any(|b| !b.is_ascii_graphic()) {
+        let bytes = url.as_bytes();
+        if !all_graphic(bytes) {
             return Err(ParseError::InvalidUrl("URL must be printable ASCII"));
         }
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or(ParseError::InvalidUrl("URL must be absolute"))?;
+        // The scheme ends at the first "://". A first `:` that does not start
+        // it leaves a `:` in the scheme (or there is no "://" at all).
+        let colon = find_any(bytes, [b':']);
+        let Some((scheme, rest)) = colon
+            .filter(|&i| bytes.get(i + 1..i + 3) == Some(b"//"))
+            .and_then(|i| Some((url.get(..i)?, url.get(i + 3..)?)))
+        else {
+            return Err(if url.contains("://") {
+                ParseError::InvalidUrl("bad scheme")
+            } else {
+                ParseError::InvalidUrl("URL must be absolute")
+            });
+        };
         let mut scheme_bytes = scheme.bytes();
         let scheme_ok = scheme_bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
             && scheme_bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
         if !scheme_ok {
             return Err(ParseError::InvalidUrl("bad scheme"));
         }
-        // Drop the fragment, then split off the query.
-        let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
-        let (rest, query) = match rest.split_once('?') {
-            Some((before, query)) => (before, Some(query)),
-            None => (rest, None),
+        // Authority up to the first `/`, `?` or `#`; the path up to `?` or
+        // `#`; the query up to `#`; the fragment is dropped.
+        let rest_bytes = rest.as_bytes();
+        let authority_end = find_any(rest_bytes, [b'/', b'?', b'#']).unwrap_or(rest.len());
+        let (authority, after) = rest.split_at_checked(authority_end).unwrap_or((rest, ""));
+        let path_end = find_any(after.as_bytes(), [b'?', b'#']).unwrap_or(after.len());
+        let (path, after) = after.split_at_checked(path_end).unwrap_or((after, ""));
+        let query = after.strip_prefix('?').map(|q| {
+            let end = find_any(q.as_bytes(), [b'#']).unwrap_or(q.len());
+            q.get(..end).unwrap_or(q)
+        });
+        // The usual authority is a lower-case host name alone: one pass.
+        if !authority.is_empty() && authority.bytes().all(|b| PLAIN_HOST_BYTES.contains(b)) {
+            let scheme = lower(scheme);
+            return Ok(Self {
+                scheme,
+                host: Cow::Borrowed(authority),
+                port: None,
+                path: if path.is_empty() { "/" } else { path },
+                query,
+            });
+        }
+        let authority = match authority.as_bytes().iter().rposition(|&b| b == b'@') {
+            Some(i) => authority.get(i + 1..).unwrap_or(""),
+            None => authority,
         };
-        let (authority, path) = match rest.find('/') {
-            Some(i) => rest.split_at(i),
-            None => (rest, ""),
-        };
-        let authority = authority
-            .rsplit_once('@')
-            .map_or(authority, |(_userinfo, hostport)| hostport);
         let (host, port) = split_host_port(authority)?;
         let scheme = lower(scheme);
         let port = match (scheme.as_ref(), port) {
@@ -126,6 +153,54 @@ impl<'a> BaseUri<'a> {
     }
 }
 
+/// Whether every byte is printable ASCII (`!` to `~`), eight bytes per step.
+fn all_graphic(bytes: &[u8]) -> bool {
+    const LOW: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // For bytes below 0x80 no per-byte sum below carries into the next byte:
+    // `b + 0x5f` has its high bit set exactly when `b >= 0x21`, and `b + 1`
+    // exactly when `b == 0x7f`.
+    let graphic = |w: u64| {
+        w & HIGH == 0
+            && w.wrapping_add(0x5f * LOW) & HIGH == HIGH
+            && w.wrapping_add(LOW) & HIGH == 0
+    };
+    let (chunks, tail) = bytes.as_chunks::<8>();
+    chunks.iter().all(|c| graphic(u64::from_le_bytes(*c)))
+        && match bytes.last_chunk::<8>() {
+            Some(last) => tail.is_empty() || graphic(u64::from_le_bytes(*last)),
+            None => tail.iter().all(u8::is_ascii_graphic),
+        }
+}
+
+/// The bytes of a registered name or IPv4 address: ASCII letters and digits,
+/// `-`, `.`, `_`, `~` and `%` (escapes), as a 128-bit set.
+struct ByteSet(u128);
+
+impl ByteSet {
+    const fn of(bytes: &[u8]) -> Self {
+        let mut set = 0u128;
+        let mut rest = bytes;
+        while let [b, tail @ ..] = rest {
+            set |= 1 << *b;
+            rest = tail;
+        }
+        Self(set)
+    }
+
+    #[inline]
+    fn contains(&self, b: u8) -> bool {
+        b < 128 && (self.0 >> b) & 1 == 1
+    }
+}
+
+/// [`HOST_BYTES`] without upper-case letters: a host made of these needs no
+/// lower-casing (and holds no userinfo, port or IPv6 literal).
+const PLAIN_HOST_BYTES: ByteSet = ByteSet::of(b"abcdefghijklmnopqrstuvwxyz0123456789-._~%");
+
+const HOST_BYTES: ByteSet =
+    ByteSet::of(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%");
+
 fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), ParseError> {
     let (host, port) = if authority.starts_with('[') {
         let end = authority
@@ -146,16 +221,16 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), ParseError> {
             None => return Err(ParseError::InvalidUrl("bad authority")),
         }
     } else {
-        match authority.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
+        match authority.as_bytes().iter().rposition(|&b| b == b':') {
+            Some(i) => (
+                authority.get(..i).unwrap_or(""),
+                Some(authority.get(i + 1..).unwrap_or("")),
+            ),
             None => (authority, None),
         }
     };
-    let host_ok = !host.is_empty()
-        && (host.starts_with('[')
-            || host.bytes().all(|b| {
-                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'%')
-            }));
+    let host_ok =
+        !host.is_empty() && (host.starts_with('[') || host.bytes().all(|b| HOST_BYTES.contains(b)));
     if !host_ok {
         return Err(ParseError::InvalidUrl("bad host"));
     }

@@ -1198,3 +1198,48 @@ async fn body_hash_signed_xml_body() {
     assert!(body.contains("body%20hash"), "{body}");
     server.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigil_bench_loads_the_api_with_signed_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&sqlite_url(&dir), None);
+    let keys = register(&server);
+    let http = reqwest::Client::new();
+    let key = (keys.hmac.0.as_str(), keys.hmac.1.as_str());
+    let (token, secret) = dance(&http, &server, key).await;
+    let out = sigil()
+        .args([
+            "bench",
+            "--url",
+            &format!("{}/api/me", server.base),
+            "--concurrency",
+            "4",
+            "--duration",
+            "1",
+            "--json",
+        ])
+        .args([
+            "--consumer-key",
+            key.0,
+            "--consumer-secret",
+            key.1,
+            "--token",
+            &token,
+            "--token-secret",
+            &secret,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Every request had a fresh nonce: all accepted, none refused as replays.
+    assert!(report["status"]["200"].as_u64().unwrap() > 10, "{report}");
+    assert_eq!(report["status"]["401"], 0, "{report}");
+    assert_eq!(report["transport_errors"], 0, "{report}");
+    assert!(report["latency_ms"]["p99"].as_f64().unwrap() > 0.0);
+    server.stop();
+}

@@ -1,6 +1,7 @@
 //! The command line: argument types and dispatch.
 
 mod admin;
+mod bench;
 mod doctor;
 mod login;
 mod request;
@@ -33,6 +34,8 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     /// Run the three-legged flow and save the credentials as a profile.
     Login(login::LoginArgs),
+    /// Load a URL with signed requests and report throughput and latency.
+    Bench(bench::BenchArgs),
 }
 
 /// A command failure with the process exit status it maps to.
@@ -104,6 +107,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             runtime()?.block_on(serve::run(args)).map_err(Failure::from)
         }
         Command::Doctor(args) => doctor::run(args),
+        Command::Bench(args) => runtime()?.block_on(bench::run(args)),
         Command::Login(args) => runtime()?.block_on(login::run(args)),
         Command::Request(args) => runtime()?.block_on(request::run(args)),
         Command::Admin(args) => {
