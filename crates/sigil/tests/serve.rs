@@ -773,6 +773,9 @@ async fn the_engine_bad_request_table_over_http() {
         for token in ["at-client", "at-other"] {
             stores.tokens.revoke_token(token).await.unwrap();
         }
+        // Sign at the time of sending: a case signed "301 s ahead" must
+        // still be 301 s ahead when it arrives.
+        common::use_real_time();
         let f = fixture(&stores).await;
         let wire = (case.build)(&f);
         if !wire.target.starts_with(path) {

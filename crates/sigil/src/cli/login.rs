@@ -263,8 +263,10 @@ pub async fn run(args: LoginArgs) -> Result<(), Failure> {
         } else {
             "xdg-open"
         };
+        // The opener must not share our stdin: the PIN is read from it.
         let _ = std::process::Command::new(opener)
             .arg(&url)
+            .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn();
