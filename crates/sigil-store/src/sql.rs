@@ -344,17 +344,26 @@ impl SqlStore {
         })
     }
 
-    /// Registers a client. A taken key is [`StoreError::Duplicate`].
-    pub async fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
+    /// The stored forms of a client's secret (sealed) and method list.
+    fn client_secret_and_methods(
+        &self,
+        client: &Client,
+    ) -> Result<(Option<String>, String), StoreError> {
         let secret = match &client.secret {
             Some(s) => Some(self.sealer.seal(s.expose(), &client.key)?),
             None => None,
         };
-        let methods: Vec<String> = client
+        let methods: Vec<&str> = client
             .signature_methods
             .iter()
-            .map(|m| m.as_str().to_owned())
+            .map(|m| m.as_str())
             .collect();
+        Ok((secret, methods.join(",")))
+    }
+
+    /// Registers a client. A taken key is [`StoreError::Duplicate`].
+    pub async fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
+        let (secret, methods) = self.client_secret_and_methods(client)?;
         sqlx::query(concat!(
             "INSERT INTO clients (",
             client_columns!(),
@@ -369,7 +378,7 @@ impl SqlStore {
         .bind(join(&client.callbacks, "\n"))
         .bind(join(&client.default_realms, " "))
         .bind(join(&client.allowed_realms, " "))
-        .bind(join(&methods, ","))
+        .bind(methods)
         .bind(i64::from(client.allow_oob))
         .bind(i64::from(client.allow_xauth))
         .bind(i64::from(client.enabled))
@@ -384,15 +393,7 @@ impl SqlStore {
     /// Replaces a client's registration (same key). Returns whether it
     /// existed.
     pub async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
-        let secret = match &client.secret {
-            Some(s) => Some(self.sealer.seal(s.expose(), &client.key)?),
-            None => None,
-        };
-        let methods: Vec<String> = client
-            .signature_methods
-            .iter()
-            .map(|m| m.as_str().to_owned())
-            .collect();
+        let (secret, methods) = self.client_secret_and_methods(client)?;
         let done = sqlx::query(
             "UPDATE clients SET secret = $1, rsa_public_key = $2, name = $3, description = $4, website = $5, callbacks = $6, default_realms = $7, allowed_realms = $8, signature_methods = $9, allow_oob = $10, allow_xauth = $11, enabled = $12, owner = $13 WHERE client_key = $14",
         )
@@ -404,7 +405,7 @@ impl SqlStore {
         .bind(join(&client.callbacks, "\n"))
         .bind(join(&client.default_realms, " "))
         .bind(join(&client.allowed_realms, " "))
-        .bind(join(&methods, ","))
+        .bind(methods)
         .bind(i64::from(client.allow_oob))
         .bind(i64::from(client.allow_xauth))
         .bind(i64::from(client.enabled))
