@@ -68,9 +68,18 @@ ensure_redis() {
   port_open 6379 || { echo "Redis did not start on 127.0.0.1:6379" >&2; exit 1; }
 }
 
+# Headless Chromium and ChromeDriver for the web UI's browser tests.
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then return; fi
+  apt_install chromium chromium-driver
+  [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] \
+    || { echo "chromium or chromedriver missing after install" >&2; exit 1; }
+}
+
 ensure_python
 ensure_postgres
 ensure_redis
+ensure_chromium
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

@@ -31,4 +31,4 @@ mod sql;
 pub use passwords::{hash as hash_password, verify as verify_password};
 pub use redis_store::RedisStore;
 pub use seal::{SealKeyError, Sealer};
-pub use sql::{Backend, SqlOptions, SqlStore};
+pub use sql::{Backend, SqlOptions, SqlStore, WebSession};

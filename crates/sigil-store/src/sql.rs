@@ -23,7 +23,10 @@ use crate::passwords;
 use crate::seal::Sealer;
 
 /// The embedded migrations, applied in order at start.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_initial.sql")),
+    (2, include_str!("../migrations/0002_sessions.sql")),
+];
 
 /// How often (seconds of the store's clock) expired nonces and temporary
 /// credentials are swept as a side effect of recording nonces.
@@ -565,11 +568,94 @@ impl SqlStore {
         passwords::verify(password, hash.as_deref()).await
     }
 
-    /// Deletes expired nonces and temporary credentials; returns how many
-    /// rows went.
-    pub async fn sweep(&self, now: u64) -> Result<u64, StoreError> {
-        Ok(self.purge_nonces(now).await? + self.purge_temporary(now).await?)
+    /// Starts a web session for `user`: `id` is the random value the
+    /// cookie carries (only its hash is stored), `csrf` the token its forms
+    /// must echo.
+    pub async fn create_session(
+        &self,
+        id: &str,
+        user: &str,
+        csrf: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO web_sessions (id_hash, user_name, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(session_hash(id))
+        .bind(user)
+        .bind(csrf)
+        .bind(to_i64(now))
+        .bind(to_i64(expires_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
     }
+
+    /// The live session whose cookie value is `id`.
+    pub async fn session(&self, id: &str, now: u64) -> Result<Option<WebSession>, StoreError> {
+        let row = sqlx::query(
+            "SELECT user_name, csrf, created_at, expires_at FROM web_sessions WHERE id_hash = $1 AND expires_at > $2",
+        )
+        .bind(session_hash(id))
+        .bind(to_i64(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+        Ok(Some(WebSession {
+            user: row.try_get("user_name").map_err(get)?,
+            csrf: row.try_get("csrf").map_err(get)?,
+            created_at: to_u64(row.try_get("created_at").map_err(get)?),
+            expires_at: to_u64(row.try_get("expires_at").map_err(get)?),
+        }))
+    }
+
+    /// Ends the session whose cookie value is `id`.
+    pub async fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1")
+            .bind(session_hash(id))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes expired nonces, temporary credentials and web sessions;
+    /// returns how many rows went.
+    pub async fn sweep(&self, now: u64) -> Result<u64, StoreError> {
+        let sessions = sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
+            .bind(to_i64(now))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        Ok(self.purge_nonces(now).await? + self.purge_temporary(now).await? + sessions)
+    }
+}
+
+/// A signed-in web session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebSession {
+    /// Who is signed in.
+    pub user: String,
+    /// The CSRF token every form of this session carries.
+    pub csrf: String,
+    /// Unix time of sign-in.
+    pub created_at: u64,
+    /// Unix time the session ends.
+    pub expires_at: u64,
+}
+
+/// The stored form of a session id: SHA-256, hex.
+fn session_hash(id: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(id.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Splits a migration into statements (the migrations hold no `;` inside

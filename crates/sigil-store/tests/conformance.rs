@@ -409,8 +409,54 @@ async fn restart(b: &mut Backend) {
     );
 }
 
+/// Web sessions (SQL backends): looked up by the cookie's value, stored
+/// only as a hash, gone when deleted, expired or swept.
+async fn web_sessions(b: &Backend) {
+    let Some(sql) = &b.sql else {
+        return;
+    };
+    sql.create_session("cookie-value-1", "alice", "csrf-1", 1_000, 2_000)
+        .await
+        .unwrap();
+    sql.create_session("cookie-value-2", "bob", "csrf-2", 1_000, 1_500)
+        .await
+        .unwrap();
+    let live = sql.session("cookie-value-1", 1_100).await.unwrap().unwrap();
+    assert_eq!(
+        (live.user.as_str(), live.csrf.as_str()),
+        ("alice", "csrf-1")
+    );
+    assert_eq!(live.expires_at, 2_000);
+    assert!(
+        sql.session("cookie-value-3", 1_100)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        sql.session("cookie-value-2", 1_500)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(sql.delete_session("cookie-value-1").await.unwrap());
+    assert!(!sql.delete_session("cookie-value-1").await.unwrap());
+    assert!(
+        sql.session("cookie-value-1", 1_100)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        sql.sweep(1_600).await.unwrap() >= 1,
+        "the expired session is swept"
+    );
+}
+
 async fn run(mut b: Backend) {
     clients(&b).await;
+    web_sessions(&b).await;
     temporary_credentials(&b).await;
     single_use_under_contention(&b).await;
     access_tokens(&b).await;

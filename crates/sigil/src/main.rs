@@ -5,6 +5,7 @@
 //! given.
 
 mod cli;
+mod web;
 
 use std::process::ExitCode;
 

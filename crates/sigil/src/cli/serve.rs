@@ -6,20 +6,19 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use async_trait::async_trait;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Json, Response};
+use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use clap::Args;
-use sigil_axum::{ConsentApp, OAuthGrant, flow_router, require_oauth};
-use sigil_server::{OAuthError, PendingAuthorization, Provider};
+use sigil_axum::{OAuthGrant, flow_router, require_oauth};
+use sigil_server::Provider;
 
 use super::settings::{FileConfig, StoreArgs, policy_for, provider};
+use crate::web::{SignInLimits, Web, WebConsent, WebSettings};
 
 /// Arguments of `sigil serve`.
 #[derive(Debug, Args)]
@@ -34,8 +33,74 @@ pub struct ServeArgs {
     /// Allow plain http on a non-loopback public URL.
     #[arg(long, env = "SIGIL_ALLOW_INSECURE_HTTP")]
     allow_insecure_http: bool,
+    /// Let visitors create their own accounts in the web UI.
+    #[arg(long, env = "SIGIL_OPEN_REGISTRATION")]
+    open_registration: bool,
+    /// A realm the provider knows, with the words the consent page shows
+    /// for it: NAME or NAME=WORDS (repeatable).
+    #[arg(long = "realm", value_name = "NAME[=WORDS]")]
+    realms: Vec<String>,
+    /// Failed sign-ins allowed per account in the window (default 5).
+    #[arg(long, env = "SIGIL_SIGN_IN_LIMIT")]
+    sign_in_limit: Option<u32>,
+    /// Failed sign-ins allowed per client address in the window (default 20).
+    #[arg(long, env = "SIGIL_SIGN_IN_ADDRESS_LIMIT")]
+    sign_in_address_limit: Option<u32>,
+    /// The sign-in failure window in seconds (default 900).
+    #[arg(long, env = "SIGIL_SIGN_IN_WINDOW")]
+    sign_in_window: Option<u64>,
     #[command(flatten)]
     store: StoreArgs,
+}
+
+impl ServeArgs {
+    /// The realms (known names, in order) and their words, from the file
+    /// and the flags.
+    fn realms(&self, file: &FileConfig) -> (Vec<String>, BTreeMap<String, String>) {
+        let mut names: Vec<String> = file.realms.clone().unwrap_or_default();
+        let mut words = file.realm_descriptions.clone().unwrap_or_default();
+        for name in words.keys() {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        for flag in &self.realms {
+            let (name, description) = match flag.split_once('=') {
+                Some((n, d)) => (n.trim(), Some(d.trim())),
+                None => (flag.trim(), None),
+            };
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+            }
+            if let Some(description) = description {
+                words.insert(name.to_owned(), description.to_owned());
+            }
+        }
+        (names, words)
+    }
+
+    fn web_settings(&self, file: &FileConfig, words: BTreeMap<String, String>) -> WebSettings {
+        let defaults = SignInLimits::default();
+        WebSettings {
+            open_registration: self.open_registration || file.open_registration.unwrap_or(false),
+            realm_descriptions: words,
+            sign_in: SignInLimits {
+                per_account: self
+                    .sign_in_limit
+                    .or(file.sign_in_limit)
+                    .unwrap_or(defaults.per_account),
+                per_address: self
+                    .sign_in_address_limit
+                    .or(file.sign_in_address_limit)
+                    .unwrap_or(defaults.per_address),
+                window: self
+                    .sign_in_window
+                    .or(file.sign_in_window)
+                    .map_or(defaults.window, Duration::from_secs),
+            },
+            ..WebSettings::default()
+        }
+    }
 }
 
 /// Requests, rejections and latency, for `/metrics`.
@@ -134,82 +199,6 @@ impl Metrics {
     }
 }
 
-/// Escapes text for HTML.
-pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The consent page of a server without a web UI: it says what is asked
-/// and how to approve from the command line.
-struct CommandLineConsent;
-
-#[async_trait]
-impl ConsentApp for CommandLineConsent {
-    async fn consent_page(&self, pending: PendingAuthorization, _parts: &Parts) -> Response {
-        let realms = if pending.realms.is_empty() {
-            "(none)".to_owned()
-        } else {
-            pending.realms.join(", ")
-        };
-        let back = pending
-            .callback_host()
-            .unwrap_or_else(|| "a code (PIN) shown here".to_owned());
-        page(
-            StatusCode::OK,
-            "Authorize access",
-            &format!(
-                "<p><strong>{}</strong> asks for access to: {}.</p><p>You will be sent back to {}.</p>\
-                 <p>Approve with <code>sigil admin authorize --token {} --user NAME</code>.</p>",
-                html_escape(&pending.client_name),
-                html_escape(&realms),
-                html_escape(&back),
-                html_escape(&pending.token),
-            ),
-        )
-    }
-
-    async fn error_page(&self, error: OAuthError, _parts: &Parts) -> Response {
-        page(
-            StatusCode::BAD_REQUEST,
-            "This authorization request cannot be used",
-            &format!("<p>{}.</p>", html_escape(error.advice)),
-        )
-    }
-}
-
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title></head><body><main><h1>{title}</h1>{body}</main></body></html>"
-    );
-    let mut response = (status, Html(html)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
-}
-
 async fn me(OAuthGrant(grant): OAuthGrant) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "user": grant.user,
@@ -291,20 +280,23 @@ async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Ne
     response
 }
 
-/// The whole application: flow endpoints, demo API, health and metrics.
-pub fn app(provider: Arc<Provider>, metrics: Arc<Metrics>) -> Router {
+/// The whole application: flow endpoints, web UI, demo API, health and
+/// metrics.
+pub fn app(provider: Arc<Provider>, web: Arc<Web>, metrics: Arc<Metrics>) -> Router {
     let api = Router::new()
         .route("/api/me", get(me).post(me))
         .route("/api/echo", get(echo).post(echo).put(echo))
         .layer(require_oauth(provider.clone(), &[]));
-    Router::new()
+    let site = Router::new()
         .nest(
             "/oauth",
-            flow_router(provider, Arc::new(CommandLineConsent)),
+            flow_router(provider, Arc::new(WebConsent::new(web.clone()))),
         )
+        .merge(crate::web::router(web))
         .merge(api)
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/metrics", get(metrics_page).with_state(metrics.clone()))
+        .route("/metrics", get(metrics_page).with_state(metrics.clone()));
+    crate::web::with_security_headers(site)
         .layer(axum::middleware::from_fn_with_state(metrics, observe))
 }
 
@@ -351,13 +343,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .or_else(|| file.public_url.clone())
         .unwrap_or_else(|| format!("http://{bound}"));
     let insecure = args.allow_insecure_http || file.allow_insecure_http.unwrap_or(false);
-    let policy = policy_for(
-        &public_url,
-        insecure,
-        file.realms.clone().unwrap_or_default(),
-    )?;
+    let (realms, words) = args.realms(&file);
+    let policy = policy_for(&public_url, insecure, realms)?;
     let open = args.store.open(&file).await?;
     let provider = Arc::new(provider(&open, policy)?);
+    let web = Arc::new(Web::new(
+        open.sql.clone(),
+        provider.clone(),
+        &public_url,
+        args.web_settings(&file, words),
+    )?);
 
     // Sweep expired nonces and temporary credentials in the background.
     let sweeper = open.sql.clone();
@@ -376,7 +371,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(listen = %bound, public_url, database = %super::settings::redact_url(&args.store.database_url(&file)), redis = open.redis.is_some(), "sigil serve ready");
     // Scripts and tests read this line to learn the port.
     println!("listening on http://{bound}");
-    axum::serve(listener, app(provider, metrics))
+    let service = app(provider, web, metrics).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server failed")?;

@@ -45,6 +45,17 @@ pub struct FileConfig {
     pub seal_key: Option<String>,
     /// Realms the provider knows.
     pub realms: Option<Vec<String>>,
+    /// The words the consent page shows for each realm (a realm named here
+    /// is known too).
+    pub realm_descriptions: Option<std::collections::BTreeMap<String, String>>,
+    /// Let visitors create their own accounts.
+    pub open_registration: Option<bool>,
+    /// Failed sign-ins allowed per account in the window.
+    pub sign_in_limit: Option<u32>,
+    /// Failed sign-ins allowed per client address in the window.
+    pub sign_in_address_limit: Option<u32>,
+    /// The sign-in failure window, in seconds.
+    pub sign_in_window: Option<u64>,
 }
 
 impl FileConfig {
