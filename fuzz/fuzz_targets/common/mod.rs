@@ -429,6 +429,24 @@ impl Plain {
     }
 
     pub fn semantic(&self) -> Semantic {
+        // PLAINTEXT signs nothing of the request (RFC 5849 §3.4.4): its
+        // signature is the secrets themselves, so it covers only the
+        // credentials named; the rest relies on TLS.
+        if self.oauth.signature_method.as_deref() == Some("PLAINTEXT") {
+            return Semantic {
+                method: String::new(),
+                path: String::new(),
+                params: Vec::new(),
+                oauth: OAuthValues {
+                    consumer_key: self.oauth.consumer_key.clone(),
+                    token: self.oauth.token.clone(),
+                    signature_method: self.oauth.signature_method.clone(),
+                    signature: self.oauth.signature.clone(),
+                    ..OAuthValues::default()
+                },
+                hashed_body: None,
+            };
+        }
         let mut params = self.query.clone();
         if self.form_mode && self.is_form() {
             params.extend(self.form.iter().cloned());
@@ -799,7 +817,12 @@ pub fn build(spec: &Spec, path: Option<&str>) -> Option<Built> {
                 && realm_ok
         }
     };
+    // The provider checks the format of a verifier wherever one is sent.
+    let verifier_ok = verifier
+        .as_deref()
+        .is_none_or(|v| (1..=256).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()));
     let expect_ok = spec.mutation.is_none()
+        && verifier_ok
         && consumer_ok
         && token_ok
         && header_ok
