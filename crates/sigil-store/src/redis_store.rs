@@ -75,7 +75,17 @@ impl RedisStore {
     /// providers. The connection manager reconnects by itself.
     pub async fn connect(url: &str, prefix: &str, sealer: Sealer) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(redis_err)?;
-        let conn = ConnectionManager::new(client).await.map_err(redis_err)?;
+        // Bounded waits: with Redis down, a request must fail (503) within
+        // seconds, not queue behind reconnection attempts forever. The
+        // manager still reconnects by itself on the next command.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(std::time::Duration::from_secs(1))
+            .set_response_timeout(std::time::Duration::from_secs(2))
+            .set_number_of_retries(1)
+            .set_max_delay(500);
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(redis_err)?;
         Ok(Self {
             conn,
             prefix: prefix.to_owned(),

@@ -67,12 +67,32 @@ impl Server {
         listen: &str,
         extra: &[&str],
     ) -> Self {
+        Self::launch(database, redis, public, listen, extra, None)
+    }
+
+    /// Logging everything (`SIGIL_LOG=trace`) into the file `log`.
+    pub fn start_logging(database: &str, extra: &[&str], log: &std::path::Path) -> Self {
+        Self::launch(database, None, None, "127.0.0.1:0", extra, Some(log))
+    }
+
+    fn launch(
+        database: &str,
+        redis: Option<&str>,
+        public: Option<&str>,
+        listen: &str,
+        extra: &[&str],
+        log: Option<&std::path::Path>,
+    ) -> Self {
         let mut cmd = sigil();
         cmd.args(["serve", "--listen", listen, "--database", database])
             .args(extra)
             .env("SIGIL_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
+        if let Some(log) = log {
+            cmd.env("SIGIL_LOG", "trace")
+                .stderr(std::fs::File::create(log).unwrap());
+        }
         if let Some(redis) = redis {
             cmd.args(["--redis", redis]);
         }
@@ -237,11 +257,16 @@ pub const PASSWORD: &str = "wonderland-1";
 
 impl Site {
     pub fn start(callback: &str, extra: &[&str]) -> Self {
+        Self::start_on(None, callback, extra)
+    }
+
+    /// With nonces and temporary credentials in Redis at `redis`.
+    pub fn start_on(redis: Option<&str>, callback: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let database = sqlite_url(&dir);
         let mut args = vec!["--realm", "photos=See and change your photos"];
         args.extend_from_slice(extra);
-        let server = Server::start_args(&database, None, None, "127.0.0.1:0", &args);
+        let server = Server::start_args(&database, redis, None, "127.0.0.1:0", &args);
         add_user(&database, "alice", PASSWORD);
         add_user(&database, "bob", &format!("{PASSWORD}2"));
         let client: serde_json::Value = serde_json::from_str(&server.admin(&[
@@ -271,6 +296,31 @@ impl Site {
     pub fn flow(&self) -> sigil_client::Flow {
         flow_for(&self.server.base, &self.key, &self.secret, Some("photos"))
     }
+
+    /// The whole dance for alice, approved through `sigil admin authorize`.
+    pub async fn dance(&self, flow: &sigil_client::Flow) -> sigil_client::TokenCredentials {
+        let temporary = flow.request_token("oob", &[]).await.unwrap();
+        let approval: serde_json::Value = serde_json::from_str(&self.server.admin(&[
+            "authorize",
+            "--token",
+            &temporary.token.token,
+            "--user",
+            "alice",
+            "--json",
+        ]))
+        .unwrap();
+        let verifier = approval["verifier"].as_str().unwrap();
+        flow.access_token(&temporary, verifier).await.unwrap()
+    }
+}
+
+/// A free TCP port on loopback (free when asked).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A client flow against `base` with a consumer key and secret.

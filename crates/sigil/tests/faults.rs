@@ -1,0 +1,102 @@
+//! Faults in dependencies: Redis stopped under a running `sigil serve`.
+//! Requests get 503 `temporarily_unavailable` (fail closed: never a 200
+//! that skipped the replay check), and the service recovers by itself when
+//! Redis returns. Runs under ./test.sh (SIGIL_SERVICE_TESTS=1), with a
+//! redis-server of the test's own on a free port.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{Site, api_me, free_port, services};
+
+/// A redis-server of the test's own, keeping nothing on disk.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server (./test.sh installs it)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, port }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_fails_closed_and_recovers_by_itself() {
+    if !services() {
+        eprintln!("skipped: fault tests run under ./test.sh (SIGIL_SERVICE_TESTS=1)");
+        return;
+    }
+    let port = free_port();
+    let mut redis = Redis::start(port);
+    let site = Site::start_on(Some(&redis.url()), "http://127.0.0.1:9/callback", &[]);
+    let base = site.server.base.clone();
+    let flow = site.flow();
+    let credentials = site.dance(&flow).await;
+    assert_eq!(api_me(&base, &flow, &credentials).await.0, 200);
+
+    // Redis gone: every signed request is refused with 503, none passes.
+    redis.stop();
+    for _ in 0..5 {
+        let (status, body) = api_me(&base, &flow, &credentials).await;
+        assert_eq!(status, 503, "{body}");
+        assert!(body.contains("temporarily_unavailable"), "{body}");
+    }
+    let refused = flow.request_token("oob", &[]).await.unwrap_err();
+    assert_eq!(refused.to_string(), "503: temporarily_unavailable");
+    // The process stays up and says so on /healthz.
+    let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+
+    // Redis back on the same port: the service recovers without a restart.
+    let _redis = Redis::start(port);
+    let started = Instant::now();
+    loop {
+        let (status, body) = api_me(&base, &flow, &credentials).await;
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503, "{body}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no recovery after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // And a whole new dance works again.
+    let again = site.dance(&flow).await;
+    assert_eq!(api_me(&base, &flow, &again).await.0, 200);
+}
