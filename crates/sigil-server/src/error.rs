@@ -41,6 +41,10 @@ pub enum Problem {
     TlsRequired,
     /// The body is larger than the limit.
     BodyTooLarge,
+    /// 429: the client sent more signed requests in this timestamp window
+    /// than the policy allows (a Sigil extension, like
+    /// `temporarily_unavailable`).
+    TooManyRequests,
     /// A store failed; nothing was decided. Try again.
     TemporarilyUnavailable,
 }
@@ -65,6 +69,7 @@ impl Problem {
             Self::PermissionDenied => "permission_denied",
             Self::TlsRequired => "tls_required",
             Self::BodyTooLarge => "body_too_large",
+            Self::TooManyRequests => "too_many_requests",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }

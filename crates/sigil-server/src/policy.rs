@@ -65,6 +65,11 @@ pub struct Policy {
     pub www_authenticate_realm: String,
     /// Parser bounds: header length, parameter count, body size.
     pub limits: Limits,
+    /// Signed requests (so nonces) accepted per client in each timestamp
+    /// window, counted per process; beyond it, 429 `too_many_requests` and
+    /// no nonce is stored. Bounds what one client can put in the nonce
+    /// store. Default `None`: no limit.
+    pub max_nonces_per_client: Option<u64>,
 }
 
 impl Default for Policy {
@@ -84,6 +89,7 @@ impl Default for Policy {
             realms: Vec::new(),
             www_authenticate_realm: "sigil".to_owned(),
             limits: Limits::DEFAULT,
+            max_nonces_per_client: None,
         }
     }
 }

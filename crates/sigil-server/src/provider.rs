@@ -283,6 +283,10 @@ pub struct Provider {
     clock: Arc<dyn Clock>,
     passwords: Option<Arc<dyn PasswordVerifier>>,
     dummy_secret: Secret,
+    /// Per client: the timestamp window being counted, and its count (for
+    /// [`Policy::max_nonces_per_client`]). Only clients whose signature
+    /// checked out get an entry, so it is bounded by the registered clients.
+    nonce_budget: std::sync::Mutex<std::collections::HashMap<String, (u64, u64)>>,
 }
 
 impl std::fmt::Debug for Provider {
@@ -307,6 +311,7 @@ impl Provider {
             clock: Arc::new(SystemClock),
             passwords: None,
             dummy_secret,
+            nonce_budget: std::sync::Mutex::default(),
         })
     }
 
@@ -640,9 +645,36 @@ impl Provider {
         })
     }
 
+    /// Counts a signed request against the client's budget for this
+    /// timestamp window, when the policy sets one.
+    fn spend_nonce_budget(&self, client_key: &str, now: u64) -> Result<(), OAuthError> {
+        let Some(limit) = self.policy.max_nonces_per_client else {
+            return Ok(());
+        };
+        let window = now / self.policy.timestamp_window.max(1);
+        let mut budget = self
+            .nonce_budget
+            .lock()
+            .map_err(|_| OAuthError::unavailable())?;
+        let entry = budget.entry(client_key.to_owned()).or_insert((window, 0));
+        if entry.0 != window {
+            *entry = (window, 0);
+        }
+        if entry.1 >= limit {
+            return Err(OAuthError::new(
+                429,
+                Problem::TooManyRequests,
+                "too many signed requests from this client; wait for the next window",
+            ));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+
     /// Records the nonce: the last check before anything changes.
     async fn record_nonce(&self, key: &NonceKey) -> Result<(), OAuthError> {
         let now = self.now();
+        self.spend_nonce_budget(&key.client_key, now)?;
         let expires_at = now.saturating_add(self.policy.nonce_lifetime);
         if self
             .stores

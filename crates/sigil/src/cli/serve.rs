@@ -49,6 +49,19 @@ pub struct ServeArgs {
     /// The sign-in failure window in seconds (default 900).
     #[arg(long, env = "SIGIL_SIGN_IN_WINDOW")]
     sign_in_window: Option<u64>,
+    /// Signed requests accepted per client per timestamp window (per
+    /// process); beyond it 429 too_many_requests. Default: no limit.
+    #[arg(long, env = "SIGIL_MAX_NONCES_PER_CLIENT")]
+    max_nonces_per_client: Option<u64>,
+    /// The longest Authorization header accepted, bytes (default 8192).
+    #[arg(long, env = "SIGIL_MAX_HEADER_BYTES")]
+    max_header_bytes: Option<usize>,
+    /// The most parameters in one request (default 256).
+    #[arg(long, env = "SIGIL_MAX_PARAMS")]
+    max_params: Option<usize>,
+    /// The longest OAuth request body, bytes (default 1048576).
+    #[arg(long, env = "SIGIL_MAX_BODY_BYTES")]
+    max_body_bytes: Option<usize>,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -344,7 +357,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("http://{bound}"));
     let insecure = args.allow_insecure_http || file.allow_insecure_http.unwrap_or(false);
     let (realms, words) = args.realms(&file);
-    let policy = policy_for(&public_url, insecure, realms)?;
+    let mut policy = policy_for(&public_url, insecure, realms)?;
+    policy.max_nonces_per_client = args.max_nonces_per_client.or(file.max_nonces_per_client);
+    let limits = &mut policy.limits;
+    if let Some(n) = args.max_header_bytes.or(file.max_header_bytes) {
+        limits.max_header_len = n;
+    }
+    if let Some(n) = args.max_params.or(file.max_params) {
+        limits.max_params = n;
+    }
+    if let Some(n) = args.max_body_bytes.or(file.max_body_bytes) {
+        limits.max_body_len = n;
+    }
+    policy.validate()?;
     let open = args.store.open(&file).await?;
     let provider = Arc::new(provider(&open, policy)?);
     let web = Arc::new(Web::new(

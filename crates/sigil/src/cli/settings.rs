@@ -56,6 +56,14 @@ pub struct FileConfig {
     pub sign_in_address_limit: Option<u32>,
     /// The sign-in failure window, in seconds.
     pub sign_in_window: Option<u64>,
+    /// Signed requests per client per timestamp window.
+    pub max_nonces_per_client: Option<u64>,
+    /// The longest Authorization header, bytes.
+    pub max_header_bytes: Option<usize>,
+    /// The most parameters in one request.
+    pub max_params: Option<usize>,
+    /// The longest OAuth request body, bytes.
+    pub max_body_bytes: Option<usize>,
 }
 
 impl FileConfig {

@@ -262,8 +262,18 @@ impl Site {
 
     /// With nonces and temporary credentials in Redis at `redis`.
     pub fn start_on(redis: Option<&str>, callback: &str, extra: &[&str]) -> Self {
+        Self::start_in(None, redis, callback, extra)
+    }
+
+    /// On the database at `database` (a fresh SQLite file when `None`).
+    pub fn start_in(
+        database: Option<&str>,
+        redis: Option<&str>,
+        callback: &str,
+        extra: &[&str],
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let database = sqlite_url(&dir);
+        let database = database.map_or_else(|| sqlite_url(&dir), str::to_owned);
         let mut args = vec!["--realm", "photos=See and change your photos"];
         args.extend_from_slice(extra);
         let server = Server::start_args(&database, redis, None, "127.0.0.1:0", &args);
