@@ -502,3 +502,50 @@ fn between(text: &str, start: &str, end: &str) -> String {
     let rest = &text[from..];
     rest[..rest.find(end).unwrap()].to_owned()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigil_bench_flow_runs_whole_dances() {
+    let site = Site::start(CALLBACK, &[]);
+    for callback in ["oob", CALLBACK] {
+        let out = support::sigil()
+            .args(["bench", "--url", &site.server.base, "--flow"])
+            .args([
+                "--consumer-key",
+                &site.key,
+                "--consumer-secret",
+                &site.secret,
+            ])
+            .args(["--user", "alice", "--callback", callback])
+            .args(["--concurrency", "2", "--duration", "2", "--json"])
+            .env("SIGIL_BENCH_PASSWORD", PASSWORD)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["mode"], "flow");
+        let dances = report["status"]["200"].as_u64().unwrap();
+        assert!(dances > 0, "{report}");
+        assert_eq!(report["status"]["other"], 0, "{report}");
+        assert_eq!(report["status"]["401"], 0, "{report}");
+        assert_eq!(report["transport_errors"], 0, "{report}");
+        assert!(report["dances_per_second"].as_f64().unwrap() > 0.0);
+    }
+    // A wrong password is a clear failure, not a run of failed dances.
+    let out = support::sigil()
+        .args(["bench", "--url", &site.server.base, "--flow"])
+        .args([
+            "--consumer-key",
+            &site.key,
+            "--consumer-secret",
+            &site.secret,
+        ])
+        .args(["--user", "alice", "--password", "wrong", "--duration", "1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sign-in as alice refused"));
+}
