@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Side-by-side load figures on this machine, with one load generator
+# (`sigil bench`: every request signed with a fresh nonce, keep-alive,
+# 16 connections): a bare axum route (no OAuth), `sigil serve` on its
+# default SQLite store, `sigil serve` on PostgreSQL + Redis, and Flask +
+# oauthlib under gunicorn (2 workers). Targets alternate (A B C D A B C D
+# ...) for ROUNDS rounds; the medians and ratios go into BENCHMARKS.md
+# between the bench:begin/bench:end markers, with the machine description.
+#
+#   bench/run.sh                      # 3 rounds of 10 s per target
+#   ROUNDS=5 DURATION=20 bench/run.sh
+#
+# Needs what ./test.sh installs (PostgreSQL, Redis, .venv) and gunicorn.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+CONCURRENCY=${CONCURRENCY:-16}
+PG_ADMIN=${SIGIL_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
+REDIS=${SIGIL_BENCH_REDIS_URL:-redis://127.0.0.1:6379/8}
+log() { printf '==> %s\n' "$*" >&2; }
+
+log "building release binaries"
+cargo build --release -q -p sigil
+cargo build --release -q -p sigil-axum --example bare_hello
+S=$PWD/target/release/sigil
+BARE=$PWD/target/release/examples/bare_hello
+
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -r interop/requirements.txt -r bench/requirements.txt
+
+WORK=$(mktemp -d)
+PIDS=()
+PG_DB="sigil_bench_$$"
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  psql "$PG_ADMIN" -q -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
+  if [ -z "${KEEP:-}" ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
+}
+trap cleanup EXIT
+
+# Starts a server whose first stdout line is "listening on URL"; prints URL.
+start() {
+  local name=$1; shift
+  "$@" > "$WORK/$name.out" 2> "$WORK/$name.err" &
+  PIDS+=($!)
+  for _ in $(seq 100); do
+    if grep -q "listening on" "$WORK/$name.out" 2>/dev/null; then
+      sed -n 's/^listening on //p' "$WORK/$name.out" | head -n 1
+      return
+    fi
+    sleep 0.1
+  done
+  echo "$name did not start: $(cat "$WORK/$name.err")" >&2
+  exit 1
+}
+
+field() { tr '&' '\n' | sed -n "s/^$1=//p"; }
+json() { .venv/bin/python -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+
+# A user, a client and an access token on the store behind URL; prints
+# "KEY SECRET TOKEN TOKEN_SECRET".
+credentials() {
+  local url=$1; shift
+  local admin=("$S" admin "$@")
+  "${admin[@]}" user add alice --password-stdin <<< 'bench-password-1' >/dev/null
+  local client key secret h r rt rts verifier at ats
+  client=$("${admin[@]}" client add --name Bench --callback http://127.0.0.1:9/cb --allow-oob --json)
+  key=$(echo "$client" | json key); secret=$(echo "$client" | json secret)
+  h=$("$S" sign -X POST --url "$url/oauth/request_token" --consumer-key "$key" --consumer-secret "$secret" --oauth oauth_callback=oob)
+  r=$(curl -s -X POST -H "Authorization: $h" "$url/oauth/request_token")
+  rt=$(echo "$r" | field oauth_token); rts=$(echo "$r" | field oauth_token_secret)
+  verifier=$("${admin[@]}" authorize --token "$rt" --user alice --json | json verifier)
+  h=$("$S" sign -X POST --url "$url/oauth/access_token" --consumer-key "$key" --consumer-secret "$secret" \
+        --token "$rt" --token-secret "$rts" --oauth "oauth_verifier=$verifier")
+  r=$(curl -s -X POST -H "Authorization: $h" "$url/oauth/access_token")
+  at=$(echo "$r" | field oauth_token); ats=$(echo "$r" | field oauth_token_secret)
+  echo "$key $secret $at $ats"
+}
+
+log "starting the four targets"
+SQLITE_DB="sqlite://$WORK/sigil.db"
+SQLITE_URL=$(start sqlite "$S" serve --listen 127.0.0.1:0 --database "$SQLITE_DB")
+read -r SQ_KEY SQ_SECRET SQ_TOKEN SQ_TS <<< "$(credentials "$SQLITE_URL" --database "$SQLITE_DB")"
+
+psql "$PG_ADMIN" -q -c "CREATE DATABASE $PG_DB" >/dev/null
+PG_URL="${PG_ADMIN%/*}/$PG_DB"
+.venv/bin/python - "$REDIS" <<'PY'
+import socket, sys, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1]); db = (u.path or "/0").strip("/") or "0"
+s = socket.create_connection((u.hostname, u.port or 6379))
+s.sendall(f"SELECT {db}\r\nFLUSHDB\r\n".encode()); s.recv(100)
+PY
+PGR_URL=$(start pgredis "$S" serve --listen 127.0.0.1:0 --database "$PG_URL" --redis "$REDIS")
+read -r PG_KEY PG_SECRET PG_TOKEN PG_TS <<< "$(credentials "$PGR_URL" --database "$PG_URL" --redis "$REDIS")"
+
+BARE_URL=$(start bare "$BARE")
+
+FLASK_PORT=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+(cd bench && BENCH_KEY=flask-key BENCH_SECRET=flask-secret BENCH_TOKEN=flask-token BENCH_TOKEN_SECRET=flask-token-secret \
+  ../.venv/bin/gunicorn --log-level warning -w 2 -b "127.0.0.1:$FLASK_PORT" flask_provider:app > "$WORK/flask.err" 2>&1) &
+PIDS+=($!)
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$FLASK_PORT") 2>/dev/null && break; sleep 0.1; done
+FLASK_URL="http://127.0.0.1:$FLASK_PORT"
+
+load() { # name url key secret token token_secret
+  "$S" bench --url "$2/api/me" --consumer-key "$3" --consumer-secret "$4" --token "$5" --token-secret "$6" \
+    --concurrency "$CONCURRENCY" --duration "$DURATION" --json
+}
+
+mkdir -p "$WORK/results"
+for round in $(seq "$ROUNDS"); do
+  log "round $round of $ROUNDS"
+  load bare "$BARE_URL" any any any any > "$WORK/results/bare-$round.json"
+  load sqlite "$SQLITE_URL" "$SQ_KEY" "$SQ_SECRET" "$SQ_TOKEN" "$SQ_TS" > "$WORK/results/sqlite-$round.json"
+  load pgredis "$PGR_URL" "$PG_KEY" "$PG_SECRET" "$PG_TOKEN" "$PG_TS" > "$WORK/results/pgredis-$round.json"
+  load flask "$FLASK_URL" flask-key flask-secret flask-token flask-token-secret > "$WORK/results/flask-$round.json"
+done
+
+log "flow: whole dances on SQLite"
+"$S" bench --url "$SQLITE_URL" --flow --consumer-key "$SQ_KEY" --consumer-secret "$SQ_SECRET" \
+  --user alice --password bench-password-1 --concurrency 4 --duration "$DURATION" --json > "$WORK/results/flow.json"
+
+log "writing BENCHMARKS.md"
+.venv/bin/python - "$WORK/results" "$ROUNDS" "$DURATION" "$CONCURRENCY" <<'PY'
+import json, os, platform, statistics, subprocess, sys, datetime
+results, rounds, duration, conc = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+names = {"bare": "bare axum route (no OAuth)", "sqlite": "sigil serve, SQLite (default)",
+         "pgredis": "sigil serve, PostgreSQL + Redis", "flask": "Flask + oauthlib, gunicorn -w 2"}
+rows = {}
+for key in names:
+    runs = [json.load(open(f"{results}/{key}-{r}.json")) for r in range(1, rounds + 1)]
+    rows[key] = {
+        "rps": statistics.median(r["requests_per_second"] for r in runs),
+        "p99": statistics.median(r["latency_ms"]["p99"] for r in runs),
+        "p50": statistics.median(r["latency_ms"]["p50"] for r in runs),
+        "ok": sum(r["status"]["200"] for r in runs),
+        "bad": sum(r["status"]["401"] + r["status"]["other"] + r["transport_errors"] for r in runs),
+        "all": [round(r["requests_per_second"]) for r in runs],
+    }
+for key, r in rows.items():
+    if r["ok"] == 0:
+        sys.exit(f"{names[key]} answered no request with 200: see the runs in {results}")
+flow = json.load(open(f"{results}/flow.json"))
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
+bare = rows["bare"]["rps"]
+lines = [
+    "<!-- bench:begin (written by bench/run.sh; do not edit by hand) -->",
+    f"Measured {datetime.date.today()} on {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()};",
+    f"`sigil bench` with {conc} keep-alive connections, {duration} s per run, {rounds} rounds alternating the targets;",
+    "the generator shares the machine. Medians of the rounds; every run's figure in the last column.",
+    "",
+    "| target | requests/s | vs bare axum | p50 ms | p99 ms | non-200 | runs (req/s) |",
+    "|---|---|---|---|---|---|---|",
+]
+for key, name in names.items():
+    r = rows[key]
+    lines.append(f"| {name} | {r['rps']:.0f} | {r['rps'] / bare:.2f}x | {r['p50']:.2f} | {r['p99']:.2f} | {r['bad']} | {', '.join(map(str, r['all']))} |")
+lines += [
+    "",
+    f"sigil serve on SQLite vs Flask + oauthlib: {rows['sqlite']['rps'] / rows['flask']['rps']:.1f}x.",
+    f"Whole three-legged dances (`sigil bench --flow`, 4 workers, SQLite, approval in the web UI): "
+    f"{flow['dances_per_second']:.1f} dances/s, p50 {flow['latency_ms']['p50']:.1f} ms per dance.",
+    "<!-- bench:end -->",
+]
+text = open("BENCHMARKS.md").read()
+block = "\n".join(lines)
+if "<!-- bench:begin" in text:
+    start = text.index("<!-- bench:begin")
+    end = text.index("<!-- bench:end -->") + len("<!-- bench:end -->")
+    text = text[:start] + block + text[end:]
+else:
+    text += "\n## Side by side over HTTP (bench/run.sh)\n\n" + block + "\n"
+open("BENCHMARKS.md", "w").write(text)
+print(block)
+PY
