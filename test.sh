@@ -76,13 +76,24 @@ ensure_chromium() {
     || { echo "chromium or chromedriver missing after install" >&2; exit 1; }
 }
 
+# cargo-deny for licences, bans and sources (the advisories check needs
+# the RustSec database from GitHub, which this machine cannot reach).
+ensure_cargo_deny() {
+  if command -v cargo-deny >/dev/null; then return; fi
+  log "cargo install cargo-deny"
+  cargo install --locked --quiet cargo-deny
+}
+
 ensure_python
 ensure_postgres
 ensure_redis
 ensure_chromium
+ensure_cargo_deny
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
+log "cargo deny check licenses bans sources"
+cargo deny --log-level error check licenses bans sources
 log "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 log "cargo test (service tests on)"
