@@ -33,7 +33,8 @@ WORK=$(mktemp -d)
 PIDS=()
 PG_DB="sigil_bench_$$"
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}" $(cat "$WORK/pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+  pkill -f "gunicorn.*127.0.0.1:${FLASK_PORT:-none}" 2>/dev/null || true
   psql "$PG_ADMIN" -q -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
   if [ -z "${KEEP:-}" ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
 }
@@ -43,7 +44,8 @@ trap cleanup EXIT
 start() {
   local name=$1; shift
   "$@" > "$WORK/$name.out" 2> "$WORK/$name.err" &
-  PIDS+=($!)
+  # `start` runs in a command substitution (a subshell): keep the PID in a file.
+  echo $! >> "$WORK/pids"
   for _ in $(seq 100); do
     if grep -q "listening on" "$WORK/$name.out" 2>/dev/null; then
       sed -n 's/^listening on //p' "$WORK/$name.out" | head -n 1

@@ -184,6 +184,11 @@ impl SqlStore {
         let pool = AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(5))
+            // No ping before every acquire: it doubled the round trips of
+            // every query (a hop to SQLite's worker thread, a network round
+            // trip to PostgreSQL). A dead connection fails its query
+            // instead (503 for that request) and the pool replaces it.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 let schema = schema.clone();
                 Box::pin(async move {
