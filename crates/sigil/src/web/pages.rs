@@ -227,33 +227,77 @@ fn plausible_user_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 256 && !name.chars().any(char::is_control)
 }
 
+/// A signed-out form POST (sign in, sign up) whose double-submit token
+/// matched: its fields, where to go next, and the user name typed.
+struct SignedOutPost {
+    headers: HeaderMap,
+    form: FormFields,
+    next: String,
+    username: String,
+    template: &'static str,
+    title: &'static str,
+}
+
+impl SignedOutPost {
+    /// Reads the form; a missing or foreign form token gets the form again
+    /// (403) with `expired`, and nothing happens.
+    async fn read(
+        web: &Web,
+        request: Request,
+        template: &'static str,
+        title: &'static str,
+        expired: &str,
+    ) -> Result<Self, Response> {
+        let (parts, form) = read_form(web, request).await?;
+        let post = Self {
+            next: local_path(form.get("next")),
+            username: form.get("username").unwrap_or_default().trim().to_owned(),
+            headers: parts.headers,
+            form,
+            template,
+            title,
+        };
+        let form_token = session::cookie(&post.headers, web.cookies.form);
+        if !form_token.is_some_and(|t| tokens_match(post.form.get("csrf"), t)) {
+            return Err(post.again(web, StatusCode::FORBIDDEN, expired));
+        }
+        Ok(post)
+    }
+
+    fn password(&self) -> &str {
+        self.form.get("password").unwrap_or_default()
+    }
+
+    /// The same form again, with `error`.
+    fn again(&self, web: &Web, status: StatusCode, error: &str) -> Response {
+        web.signed_out_form(
+            status,
+            self.template,
+            &self.headers,
+            context! { title => self.title, next => &self.next, username => &self.username, error },
+        )
+    }
+}
+
 /// `POST /login`.
 pub async fn sign_in(State(web): State<Arc<Web>>, request: Request) -> Response {
     let address = peer_address(&request);
-    let (parts, form) = match read_form(&web, request).await {
-        Ok(read) => read,
+    let post = match SignedOutPost::read(
+        &web,
+        request,
+        "login.html",
+        "Sign in",
+        "The form expired. Please sign in again.",
+    )
+    .await
+    {
+        Ok(post) => post,
         Err(response) => return response,
     };
-    let next = local_path(form.get("next"));
-    let username = form.get("username").unwrap_or_default().trim().to_owned();
-    let password = form.get("password").unwrap_or_default();
-    let again = |status: StatusCode, error: &str| {
-        web.signed_out_form(
-            status,
-            "login.html",
-            &parts.headers,
-            context! { title => "Sign in", next => &next, username => &username, error },
-        )
-    };
-    let form_token = session::cookie(&parts.headers, web.cookies.form);
-    if !form_token.is_some_and(|t| tokens_match(form.get("csrf"), t)) {
-        return again(
-            StatusCode::FORBIDDEN,
-            "The form expired. Please sign in again.",
-        );
-    }
+    let (username, password) = (&post.username, post.password());
+    let again = |status: StatusCode, error: &str| post.again(&web, status, error);
     let now = Instant::now();
-    if let Err(wait) = web.limiter.check(&username, address, now) {
+    if let Err(wait) = web.limiter.check(username, address, now) {
         tracing::warn!(user = %username, "sign-in refused: too many failures");
         let minutes = wait.div_ceil(60);
         let mut response = again(
@@ -265,9 +309,9 @@ pub async fn sign_in(State(web): State<Arc<Web>>, request: Request) -> Response 
         }
         return response;
     }
-    let valid = plausible_user_name(&username) && !password.is_empty() && password.len() <= 1024;
+    let valid = plausible_user_name(username) && !password.is_empty() && password.len() <= 1024;
     let correct = if valid {
-        match web.sql.check_password(&username, password).await {
+        match web.sql.check_password(username, password).await {
             Ok(correct) => correct,
             Err(err) => return web.unavailable(&err),
         }
@@ -275,12 +319,12 @@ pub async fn sign_in(State(web): State<Arc<Web>>, request: Request) -> Response 
         false
     };
     if !correct {
-        web.limiter.fail(&username, address, now);
+        web.limiter.fail(username, address, now);
         tracing::info!(user = %username, "sign-in failed");
         return again(StatusCode::UNAUTHORIZED, "Wrong user name or password.");
     }
-    web.limiter.succeed(&username);
-    web.start_session(&parts.headers, &username, &next).await
+    web.limiter.succeed(username);
+    web.start_session(&post.headers, username, &post.next).await
 }
 
 /// `POST /logout`.
@@ -338,26 +382,21 @@ pub async fn register(State(web): State<Arc<Web>>, request: Request) -> Response
     if !web.settings.open_registration {
         return registration_closed(&web);
     }
-    let (parts, form) = match read_form(&web, request).await {
-        Ok(read) => read,
+    let post = match SignedOutPost::read(
+        &web,
+        request,
+        "register.html",
+        "Create an account",
+        "The form expired. Please try again.",
+    )
+    .await
+    {
+        Ok(post) => post,
         Err(response) => return response,
     };
-    let next = local_path(form.get("next"));
-    let username = form.get("username").unwrap_or_default().trim().to_owned();
-    let password = form.get("password").unwrap_or_default();
-    let again = |status: StatusCode, error: &str| {
-        web.signed_out_form(
-            status,
-            "register.html",
-            &parts.headers,
-            context! { title => "Create an account", next => &next, username => &username, error },
-        )
-    };
-    let form_token = session::cookie(&parts.headers, web.cookies.form);
-    if !form_token.is_some_and(|t| tokens_match(form.get("csrf"), t)) {
-        return again(StatusCode::FORBIDDEN, "The form expired. Please try again.");
-    }
-    if !valid_new_user_name(&username) {
+    let (username, password) = (&post.username, post.password());
+    let again = |status: StatusCode, error: &str| post.again(&web, status, error);
+    if !valid_new_user_name(username) {
         return again(
             StatusCode::BAD_REQUEST,
             "A user name is 1 to 64 letters, digits, dots, underscores or hyphens.",
@@ -370,13 +409,13 @@ pub async fn register(State(web): State<Arc<Web>>, request: Request) -> Response
             "A password is at least 10 characters.",
         );
     }
-    if form.get("confirm") != Some(password) {
+    if post.form.get("confirm") != Some(password) {
         return again(StatusCode::BAD_REQUEST, "The two passwords differ.");
     }
-    match web.sql.create_user(&username, password).await {
+    match web.sql.create_user(username, password).await {
         Ok(()) => {
             tracing::info!(user = %username, "account created");
-            web.start_session(&parts.headers, &username, &next).await
+            web.start_session(&post.headers, username, &post.next).await
         }
         Err(StoreError::Duplicate) => again(StatusCode::CONFLICT, "That user name is taken."),
         Err(err) => web.unavailable(&err),
