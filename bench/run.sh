@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Side-by-side load figures on this machine, with one load generator
 # (`sigil bench`: every request signed with a fresh nonce, keep-alive,
-# 16 connections): a bare axum route (no OAuth), `sigil serve` on its
-# default SQLite store, `sigil serve` on PostgreSQL + Redis, and Flask +
+# 16 connections): a bare axum route (no OAuth), `sigil serve` with nonces
+# in memory (`--memory-nonces`), `sigil serve` on its default SQLite
+# store, `sigil serve` on PostgreSQL + Redis, and Flask +
 # oauthlib under gunicorn (2 workers). Targets alternate (A B C D A B C D
 # ...) for ROUNDS rounds; the medians and ratios go into BENCHMARKS.md
 # between the bench:begin/bench:end markers, with the machine description.
@@ -80,10 +81,13 @@ credentials() {
   echo "$key $secret $at $ats"
 }
 
-log "starting the four targets"
+log "starting the five targets"
 SQLITE_DB="sqlite://$WORK/sigil.db"
 SQLITE_URL=$(start sqlite "$S" serve --listen 127.0.0.1:0 --database "$SQLITE_DB")
 read -r SQ_KEY SQ_SECRET SQ_TOKEN SQ_TS <<< "$(credentials "$SQLITE_URL" --database "$SQLITE_DB")"
+MEM_DB="sqlite://$WORK/memory-nonces.db"
+MEM_URL=$(start memory "$S" serve --listen 127.0.0.1:0 --database "$MEM_DB" --memory-nonces)
+read -r MEM_KEY MEM_SECRET MEM_TOKEN MEM_TS <<< "$(credentials "$MEM_URL" --database "$MEM_DB")"
 
 psql "$PG_ADMIN" -q -c "CREATE DATABASE $PG_DB" >/dev/null
 PG_URL="${PG_ADMIN%/*}/$PG_DB"
@@ -114,6 +118,7 @@ mkdir -p "$WORK/results"
 for round in $(seq "$ROUNDS"); do
   log "round $round of $ROUNDS"
   load bare "$BARE_URL" any any any any > "$WORK/results/bare-$round.json"
+  load memory "$MEM_URL" "$MEM_KEY" "$MEM_SECRET" "$MEM_TOKEN" "$MEM_TS" > "$WORK/results/memory-$round.json"
   load sqlite "$SQLITE_URL" "$SQ_KEY" "$SQ_SECRET" "$SQ_TOKEN" "$SQ_TS" > "$WORK/results/sqlite-$round.json"
   load pgredis "$PGR_URL" "$PG_KEY" "$PG_SECRET" "$PG_TOKEN" "$PG_TS" > "$WORK/results/pgredis-$round.json"
   load flask "$FLASK_URL" flask-key flask-secret flask-token flask-token-secret > "$WORK/results/flask-$round.json"
@@ -127,7 +132,8 @@ log "writing BENCHMARKS.md"
 .venv/bin/python - "$WORK/results" "$ROUNDS" "$DURATION" "$CONCURRENCY" <<'PY'
 import json, os, platform, statistics, subprocess, sys, datetime
 results, rounds, duration, conc = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-names = {"bare": "bare axum route (no OAuth)", "sqlite": "sigil serve, SQLite (default)",
+names = {"bare": "bare axum route (no OAuth)", "memory": "sigil serve, nonces in memory",
+         "sqlite": "sigil serve, SQLite (default)",
          "pgredis": "sigil serve, PostgreSQL + Redis", "flask": "Flask + oauthlib, gunicorn -w 2"}
 rows = {}
 for key in names:

@@ -71,18 +71,22 @@
 //! # }).unwrap();
 //! ```
 
+mod cache;
 mod error;
 mod http;
 mod memory;
 mod model;
+mod nonce_memory;
 mod policy;
 mod provider;
 mod store;
 
+pub use cache::{CredentialCache, Generation, NoOutsideChanges};
 pub use error::{OAuthError, Problem};
 pub use http::{HttpRequest, HttpResponse};
 pub use memory::MemoryStore;
 pub use model::{AccessToken, Client, Grant, TemporaryCredential};
+pub use nonce_memory::MemoryNonceStore;
 pub use policy::{CallbackRule, Policy, PolicyError};
 pub use provider::{
     Approval, Denial, IssuedAccess, IssuedTemporary, PasswordVerifier, PendingAuthorization,

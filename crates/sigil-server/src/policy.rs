@@ -70,6 +70,11 @@ pub struct Policy {
     /// no nonce is stored. Bounds what one client can put in the nonce
     /// store. Default `None`: no limit.
     pub max_nonces_per_client: Option<u64>,
+    /// Requests stamped earlier than this Unix time are refused, whatever
+    /// the window says. Set it to the start time when nonces are kept only
+    /// in memory, so that a request captured before a restart cannot be
+    /// replayed after it. Default `None`.
+    pub timestamps_from: Option<u64>,
 }
 
 impl Default for Policy {
@@ -90,6 +95,7 @@ impl Default for Policy {
             www_authenticate_realm: "sigil".to_owned(),
             limits: Limits::DEFAULT,
             max_nonces_per_client: None,
+            timestamps_from: None,
         }
     }
 }

@@ -437,13 +437,15 @@ impl Provider {
         })?;
         let now = self.now();
         let window = self.policy.timestamp_window;
-        if timestamp.abs_diff(now) > window {
+        let earliest = now
+            .saturating_sub(window)
+            .max(self.policy.timestamps_from.unwrap_or(0));
+        if timestamp < earliest || timestamp > now.saturating_add(window) {
             let mut err = OAuthError::unauthorized(
                 Problem::TimestampRefused,
                 "timestamp outside the accepted window",
             );
-            err.acceptable_timestamps =
-                Some((now.saturating_sub(window), now.saturating_add(window)));
+            err.acceptable_timestamps = Some((earliest, now.saturating_add(window)));
             return Err(err);
         }
         let secure = parsed.uri().is_https() || parsed.uri().is_loopback();

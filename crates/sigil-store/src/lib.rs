@@ -23,6 +23,7 @@
 //! # }).unwrap();
 //! ```
 
+mod nonce_writer;
 mod passwords;
 mod redis_store;
 mod seal;

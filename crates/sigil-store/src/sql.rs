@@ -4,8 +4,13 @@
 //!
 //! Single use is atomic in the database: approving is a conditional
 //! `UPDATE ... RETURNING`, consuming a conditional `DELETE ... RETURNING`,
-//! recording a nonce an `INSERT ... ON CONFLICT DO UPDATE ... WHERE expired`
-//! whose affected-row count says whether it was fresh.
+//! recording nonces a multi-row `INSERT ... ON CONFLICT DO UPDATE ... WHERE
+//! expired ... RETURNING` whose returned rows say which were fresh (one
+//! writer groups concurrent requests: see `nonce_writer.rs`).
+//!
+//! Every change or removal of a client or token also raises a shared
+//! counter (`sigil_generation`) in the same transaction, so caches in this
+//! process and in others know to drop what they hold (see [`Generation`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -13,12 +18,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sigil_core::{RsaPublicKey, Secret, SignatureMethod};
 use sigil_server::{
-    AccessToken, Client, ClientStore, NonceKey, NonceStore, PasswordVerifier, StoreError,
-    TemporaryCredential, TemporaryCredentialStore, TokenStore,
+    AccessToken, Client, ClientStore, Generation, NonceKey, NonceStore, PasswordVerifier,
+    StoreError, TemporaryCredential, TemporaryCredentialStore, TokenStore,
 };
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
+use crate::nonce_writer::NonceWriter;
 use crate::passwords;
 use crate::seal::Sealer;
 
@@ -26,11 +32,8 @@ use crate::seal::Sealer;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_sessions.sql")),
+    (3, include_str!("../migrations/0003_generation.sql")),
 ];
-
-/// How often (seconds of the store's clock) expired nonces and temporary
-/// credentials are swept as a side effect of recording nonces.
-const SWEEP_INTERVAL: u64 = 30;
 
 /// Which database is behind the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,14 +66,14 @@ impl Default for SqlOptions {
     }
 }
 
-fn db_err(err: sqlx::Error) -> StoreError {
+pub(crate) fn db_err(err: sqlx::Error) -> StoreError {
     match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate,
         _ => StoreError::Unavailable(err.to_string()),
     }
 }
 
-fn to_i64(v: u64) -> i64 {
+pub(crate) fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
@@ -104,7 +107,14 @@ pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
     sealer: Sealer,
-    next_sweep: AtomicU64,
+    /// Nonces go through one writer that records many per transaction.
+    nonces: NonceWriter,
+    /// Raised after every change to a client or token that this process
+    /// makes, and when [`SqlStore::refresh_generation`] sees another
+    /// process's change.
+    epoch: AtomicU64,
+    /// The `sigil_generation` value last read.
+    shared_generation: AtomicU64,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -216,13 +226,75 @@ impl SqlStore {
             .await
             .map_err(db_err)?;
         let store = Self {
+            nonces: NonceWriter::start(pool.clone()),
             pool,
             backend,
             sealer: options.sealer,
-            next_sweep: AtomicU64::new(0),
+            epoch: AtomicU64::new(0),
+            shared_generation: AtomicU64::new(0),
         };
         store.migrate().await?;
+        store.refresh_generation().await?;
         Ok(store)
+    }
+
+    /// Reads the shared change counter; when another process changed a
+    /// client or token since the last read, raises this store's
+    /// [`Generation`] so caches drop what they hold. Returns whether it
+    /// moved. When the database cannot be read it raises the generation
+    /// anyway, so caches ask the database (and fail) instead of answering
+    /// from memory. `sigil serve` calls it a few times a second.
+    pub async fn refresh_generation(&self) -> Result<bool, StoreError> {
+        let value: i64 = match sqlx::query_scalar("SELECT value FROM sigil_generation WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+        {
+            Ok(value) => value,
+            Err(err) => {
+                // Unable to tell whether anything changed: caches must
+                // not go on answering from memory.
+                self.epoch.fetch_add(1, Ordering::AcqRel);
+                return Err(db_err(err));
+            }
+        };
+        let value = to_u64(value);
+        let moved = self.shared_generation.swap(value, Ordering::AcqRel) != value;
+        if moved {
+            self.epoch.fetch_add(1, Ordering::AcqRel);
+        }
+        Ok(moved)
+    }
+
+    /// Runs one changing statement and, when it changed a row, raises the
+    /// shared counter in the same transaction, then this process's epoch
+    /// (after the commit: a cache load racing with the change then carries
+    /// the old epoch).
+    async fn change<'q>(
+        &self,
+        statements: Vec<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>>,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut affected = 0;
+        let mut last = 0;
+        for statement in statements {
+            last = statement
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+            affected += last;
+        }
+        if affected > 0 {
+            sqlx::query("UPDATE sigil_generation SET value = value + 1 WHERE id = 1")
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        if affected > 0 {
+            self.epoch.fetch_add(1, Ordering::AcqRel);
+        }
+        Ok(last)
     }
 
     /// The database behind the store.
@@ -418,11 +490,8 @@ impl SqlStore {
         .bind(i64::from(client.allow_xauth))
         .bind(i64::from(client.enabled))
         .bind(&client.owner)
-        .bind(&client.key)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
+        .bind(&client.key);
+        Ok(self.change(vec![done]).await? == 1)
     }
 
     /// Every client, or those registered by `owner`, oldest first.
@@ -456,11 +525,8 @@ impl SqlStore {
     pub async fn set_client_enabled(&self, key: &str, enabled: bool) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE clients SET enabled = $1 WHERE client_key = $2")
             .bind(i64::from(enabled))
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
+            .bind(key);
+        Ok(self.change(vec![done]).await? == 1)
     }
 
     /// Replaces a client's secret. Returns whether it exists.
@@ -468,34 +534,22 @@ impl SqlStore {
         let sealed = self.sealer.seal(secret.expose(), key)?;
         let done = sqlx::query("UPDATE clients SET secret = $1 WHERE client_key = $2")
             .bind(sealed)
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
+            .bind(key);
+        Ok(self.change(vec![done]).await? == 1)
     }
 
     /// Deletes a client and every token issued to it. Returns whether it
     /// existed.
     pub async fn delete_client(&self, key: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
-        for query in [
-            "DELETE FROM access_tokens WHERE client_key = $1",
-            "DELETE FROM temporary_credentials WHERE client_key = $1",
-        ] {
-            sqlx::query(query)
-                .bind(key)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
-        let done = sqlx::query("DELETE FROM clients WHERE client_key = $1")
-            .bind(key)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
+        let deleted = self
+            .change(vec![
+                sqlx::query("DELETE FROM access_tokens WHERE client_key = $1").bind(key),
+                sqlx::query("DELETE FROM temporary_credentials WHERE client_key = $1").bind(key),
+                // Last: its count is the answer.
+                sqlx::query("DELETE FROM clients WHERE client_key = $1").bind(key),
+            ])
+            .await?;
+        Ok(deleted == 1)
     }
 
     /// Every access token, oldest first.
@@ -633,14 +687,26 @@ impl SqlStore {
     /// Deletes expired nonces, temporary credentials and web sessions;
     /// returns how many rows went.
     pub async fn sweep(&self, now: u64) -> Result<u64, StoreError> {
-        let sessions = sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
+        sweep_expired(&self.pool, now).await
+    }
+}
+
+/// Deletes expired nonces, temporary credentials and web sessions.
+pub(crate) async fn sweep_expired(pool: &AnyPool, now: u64) -> Result<u64, StoreError> {
+    let mut deleted = 0;
+    for statement in [
+        "DELETE FROM nonces WHERE expires_at <= $1",
+        "DELETE FROM temporary_credentials WHERE expires_at <= $1",
+        "DELETE FROM web_sessions WHERE expires_at <= $1",
+    ] {
+        deleted += sqlx::query(statement)
             .bind(to_i64(now))
-            .execute(&self.pool)
+            .execute(pool)
             .await
             .map_err(db_err)?
             .rows_affected();
-        Ok(self.purge_nonces(now).await? + self.purge_temporary(now).await? + sessions)
     }
+    Ok(deleted)
 }
 
 /// A signed-in web session.
@@ -682,6 +748,12 @@ fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+impl Generation for SqlStore {
+    fn generation(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
 }
 
 #[async_trait]
@@ -839,23 +911,16 @@ impl TokenStore for SqlStore {
     }
 
     async fn revoke_token(&self, token: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM access_tokens WHERE token = $1")
-            .bind(token)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected() > 0)
+        let done = sqlx::query("DELETE FROM access_tokens WHERE token = $1").bind(token);
+        Ok(self.change(vec![done]).await? > 0)
     }
 
     async fn revoke_tokens(&self, user: &str, client_key: &str) -> Result<u64, StoreError> {
         let done =
             sqlx::query("DELETE FROM access_tokens WHERE user_name = $1 AND client_key = $2")
                 .bind(user)
-                .bind(client_key)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-        Ok(done.rows_affected())
+                .bind(client_key);
+        self.change(vec![done]).await
     }
 
     async fn tokens_for_user(&self, user: &str) -> Result<Vec<AccessToken>, StoreError> {
@@ -880,38 +945,7 @@ impl NonceStore for SqlStore {
         now: u64,
         expires_at: u64,
     ) -> Result<bool, StoreError> {
-        let due = self.next_sweep.load(Ordering::Relaxed);
-        if now >= due
-            && self
-                .next_sweep
-                .compare_exchange(
-                    due,
-                    now + SWEEP_INTERVAL,
-                    Ordering::AcqRel,
-                    Ordering::Relaxed,
-                )
-                .is_ok()
-        {
-            // One caller sweeps; a failed sweep is retried next interval.
-            if let Err(err) = self.sweep(now).await {
-                tracing::warn!(error = %err, "sweeping expired nonces failed");
-            }
-        }
-        let done = sqlx::query(
-            "INSERT INTO nonces (client_key, token, ts, nonce, expires_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (client_key, token, ts, nonce) DO UPDATE SET expires_at = excluded.expires_at \
-             WHERE nonces.expires_at <= $6",
-        )
-        .bind(&key.client_key)
-        .bind(key.token.as_deref().unwrap_or(""))
-        .bind(to_i64(key.timestamp))
-        .bind(&key.nonce)
-        .bind(to_i64(expires_at))
-        .bind(to_i64(now))
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
+        self.nonces.record(key, now, expires_at).await
     }
 
     async fn purge_nonces(&self, now: u64) -> Result<u64, StoreError> {

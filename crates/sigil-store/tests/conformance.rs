@@ -454,6 +454,96 @@ async fn web_sessions(b: &Backend) {
     );
 }
 
+/// Concurrent requests with one nonce: exactly one is fresh; with distinct
+/// nonces: all are (the SQL stores group concurrent nonces into one
+/// statement, so this is where a batch mixes replays and fresh ones).
+async fn nonces_under_contention(b: &Backend) {
+    let key = |nonce: String| NonceKey {
+        client_key: "c1".into(),
+        token: Some("at-contended".into()),
+        timestamp: NOW,
+        nonce,
+    };
+    let same = (0..32).map(|_| {
+        let n = b.stores.nonces.clone();
+        tokio::spawn(async move {
+            n.check_and_record(&key("same".into()), NOW, NOW + 600)
+                .await
+                .unwrap()
+        })
+    });
+    let mut fresh = 0;
+    for task in same.collect::<Vec<_>>() {
+        fresh += usize::from(task.await.unwrap());
+    }
+    assert_eq!(fresh, 1, "{}: one of 32 equal nonces is fresh", b.name);
+    let distinct = (0..200).map(|i| {
+        let n = b.stores.nonces.clone();
+        tokio::spawn(async move {
+            n.check_and_record(&key(format!("n{i}")), NOW, NOW + 600)
+                .await
+                .unwrap()
+        })
+    });
+    for task in distinct.collect::<Vec<_>>() {
+        assert!(task.await.unwrap(), "{}: a distinct nonce is fresh", b.name);
+    }
+}
+
+/// SQL backends: every change to a client or token raises the generation
+/// (caches depend on it), a change in another process is seen by
+/// `refresh_generation`, and a write that changes nothing raises nothing.
+async fn generations(b: &Backend) {
+    use sigil_server::{Generation, TokenStore};
+    let Some(sql) = &b.sql else {
+        return;
+    };
+    let other = sigil_store::SqlStore::connect(&b.url(), b.options())
+        .await
+        .unwrap();
+    let g = sql.generation();
+    assert!(!sql.revoke_token("no-such-token").await.unwrap());
+    assert!(
+        !sql.set_client_enabled("no-such-client", false)
+            .await
+            .unwrap()
+    );
+    assert_eq!(sql.generation(), g, "{}: nothing changed", b.name);
+    assert!(!other.refresh_generation().await.unwrap());
+
+    sql.create_token(access("at-gen", "erin", "c1", NOW))
+        .await
+        .unwrap();
+    assert_eq!(
+        sql.generation(),
+        g,
+        "{}: a new token changes nothing cached",
+        b.name
+    );
+    let before = other.generation();
+    assert!(sql.revoke_token("at-gen").await.unwrap());
+    assert!(sql.generation() > g, "{}: revocation", b.name);
+    assert!(other.refresh_generation().await.unwrap(), "{}", b.name);
+    assert!(other.generation() > before);
+    assert!(!other.refresh_generation().await.unwrap());
+
+    for change in 0..3 {
+        let g = sql.generation();
+        match change {
+            0 => assert!(sql.set_client_enabled("c1", true).await.unwrap()),
+            1 => assert!(
+                sql.set_client_secret("c1", &Secret::new("c1-secret"))
+                    .await
+                    .unwrap()
+            ),
+            _ => assert!(sql.update_client(&client("c1")).await.unwrap()),
+        }
+        assert!(sql.generation() > g, "{}: change {change}", b.name);
+        assert!(other.refresh_generation().await.unwrap(), "{}", b.name);
+    }
+    other.close().await;
+}
+
 async fn run(mut b: Backend) {
     clients(&b).await;
     web_sessions(&b).await;
@@ -461,6 +551,8 @@ async fn run(mut b: Backend) {
     single_use_under_contention(&b).await;
     access_tokens(&b).await;
     nonces(&b).await;
+    nonces_under_contention(&b).await;
+    generations(&b).await;
     sealing(&b).await;
     restart(&mut b).await;
     b.cleanup().await;

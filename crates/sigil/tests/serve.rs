@@ -591,7 +591,16 @@ async fn the_engine_bad_request_table_over_http() {
     }
     assert!(sql.client("client").await.unwrap().is_some());
     let stores = Stores::single(sql.clone());
-    let server = Server::start_with(&db, None, Some(common::BASE), "127.0.0.1:0");
+    // This test changes tokens from outside the server between cases and
+    // expects the server to see them at once: no credential cache here (the
+    // cache's own test is `changes_from_another_process_reach_the_cache`).
+    let server = Server::start_args(
+        &db,
+        None,
+        Some(common::BASE),
+        "127.0.0.1:0",
+        &["--cache-refresh-ms", "0"],
+    );
     let http = reqwest::Client::new();
     let mut sent = 0;
     for case in cases() {
@@ -1100,4 +1109,84 @@ async fn sigil_bench_loads_the_api_with_signed_requests() {
     assert_eq!(report["transport_errors"], 0, "{report}");
     assert!(report["latency_ms"]["p99"].as_f64().unwrap() > 0.0);
     server.stop();
+}
+
+/// The generation `sigil serve` shows in /metrics.
+async fn credential_generation(base: &str) -> u64 {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("sigil_credential_generation "))
+        .expect("the generation is in /metrics")
+        .parse()
+        .unwrap()
+}
+
+/// Waits until the server has noticed a change made elsewhere (at most
+/// 10 s; it looks every 250 ms by default).
+async fn until_noticed(base: &str, before: u64) {
+    for _ in 0..200 {
+        if credential_generation(base).await > before {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the server never noticed the change");
+}
+
+/// `sigil serve` caches clients and tokens; a revocation or a new secret
+/// from another process (`sigil admin`) is honoured once the server has
+/// read the changed generation, without a restart. Before that moment a
+/// cached token still works (the documented staleness, 250 ms by default).
+#[tokio::test]
+async fn changes_from_another_process_reach_the_cache() {
+    use support::{Site, api_me};
+    let site = Site::start("http://127.0.0.1:9/cb", &[]);
+    let base = site.server.base.clone();
+    let flow = site.flow();
+    let credentials = site.dance(&flow).await;
+    for _ in 0..3 {
+        assert_eq!(api_me(&base, &flow, &credentials).await.0, 200);
+    }
+
+    let before = credential_generation(&base).await;
+    site.server
+        .admin(&["token", "revoke", &credentials.token.token]);
+    until_noticed(&base, before).await;
+    let (status, body) = api_me(&base, &flow, &credentials).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("token_rejected"), "{body}");
+
+    let credentials = site.dance(&flow).await;
+    assert_eq!(api_me(&base, &flow, &credentials).await.0, 200);
+    let before = credential_generation(&base).await;
+    let rotated: Value =
+        serde_json::from_str(
+            &site
+                .server
+                .admin(&["client", "rotate-secret", &site.key, "--json"]),
+        )
+        .unwrap();
+    until_noticed(&base, before).await;
+    let (status, body) = api_me(&base, &flow, &credentials).await;
+    assert_eq!(status, 401, "the old secret is refused: {body}");
+    assert!(body.contains("signature_invalid"), "{body}");
+    let renewed = support::flow_for(
+        &base,
+        &site.key,
+        rotated["secret"].as_str().unwrap(),
+        Some("photos"),
+    );
+    assert_eq!(api_me(&base, &renewed, &credentials).await.0, 200);
+
+    let before = credential_generation(&base).await;
+    site.server.admin(&["client", "disable", &site.key]);
+    until_noticed(&base, before).await;
+    let (status, body) = api_me(&base, &renewed, &credentials).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("consumer_key_rejected"), "{body}");
 }

@@ -181,7 +181,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             if !sql.user_exists(&user).await? {
                 bail!("no user {user} (add one with `sigil admin user add {user}`)");
             }
-            let provider = provider(&open, Policy::default())?;
+            let provider = provider(open.stores.clone(), &open, Policy::default())?;
             let approval = provider
                 .approve(&token, &user)
                 .await

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use clap::Args;
 use sigil_axum::{OAuthGrant, flow_router, require_oauth};
-use sigil_server::Provider;
+use sigil_server::{CredentialCache, Generation, MemoryNonceStore, NonceStore, Provider};
 
 use super::settings::{FileConfig, StoreArgs, policy_for, provider};
 use crate::web::{SignInLimits, Web, WebConsent, WebSettings};
@@ -62,9 +62,25 @@ pub struct ServeArgs {
     /// The longest OAuth request body, bytes (default 1048576).
     #[arg(long, env = "SIGIL_MAX_BODY_BYTES")]
     max_body_bytes: Option<usize>,
+    /// How often (ms) to look for changes other processes made to clients
+    /// and tokens (`sigil admin`, a second instance), which are cached in
+    /// memory until then; changes made through this server apply at once.
+    /// 0 turns the cache off: every request reads them from the database.
+    /// Default 250.
+    #[arg(long, env = "SIGIL_CACHE_REFRESH_MS")]
+    cache_refresh_ms: Option<u64>,
+    /// Keep nonces in this process's memory instead of the database (one
+    /// instance only; about 16 bytes a request for the nonce lifetime).
+    /// Requests stamped before the server started are refused, so a restart
+    /// opens no replay window. Not with --redis.
+    #[arg(long, env = "SIGIL_MEMORY_NONCES")]
+    memory_nonces: bool,
     #[command(flatten)]
     store: StoreArgs,
 }
+
+/// Clients and tokens cached per process, at most this many of each.
+const CACHE_CAPACITY: usize = 100_000;
 
 impl ServeArgs {
     /// The realms (known names, in order) and their words, from the file
@@ -120,13 +136,24 @@ impl ServeArgs {
 #[derive(Default)]
 pub struct Metrics {
     inner: Mutex<MetricsInner>,
+    /// The credential cache's generation, shown so that operators (and
+    /// tests) can see when a change made elsewhere has been noticed.
+    generation: Option<Arc<dyn Generation>>,
+}
+
+/// Counts per endpoint. Looked up by `&str`, so recording a request
+/// allocates only the first time an endpoint or problem is seen.
+#[derive(Default)]
+struct MetricsInner {
+    endpoints: BTreeMap<String, EndpointStats>,
+    problems: BTreeMap<String, u64>,
 }
 
 #[derive(Default)]
-struct MetricsInner {
-    requests: BTreeMap<(String, String), u64>,
-    problems: BTreeMap<String, u64>,
-    latency: BTreeMap<String, Histogram>,
+struct EndpointStats {
+    /// By status; 0 counts every status below 400 ("ok").
+    outcomes: BTreeMap<u16, u64>,
+    latency: Histogram,
 }
 
 const BUCKETS: [f64; 10] = [
@@ -141,30 +168,43 @@ struct Histogram {
 }
 
 impl Metrics {
+    /// Metrics that also show `generation`.
+    pub fn with_generation(generation: Arc<dyn Generation>) -> Self {
+        Self {
+            generation: Some(generation),
+            ..Self::default()
+        }
+    }
+
     fn record(&self, endpoint: &str, status: u16, problem: Option<&str>, seconds: f64) {
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
-        let outcome = if status < 400 {
-            "ok".to_owned()
-        } else {
-            status.to_string()
-        };
-        *inner
-            .requests
-            .entry((endpoint.to_owned(), outcome))
-            .or_default() += 1;
-        if let Some(problem) = problem {
-            *inner.problems.entry(problem.to_owned()).or_default() += 1;
+        if !inner.endpoints.contains_key(endpoint) {
+            inner
+                .endpoints
+                .insert(endpoint.to_owned(), EndpointStats::default());
         }
-        let h = inner.latency.entry(endpoint.to_owned()).or_default();
-        for (bucket, count) in BUCKETS.iter().zip(h.counts.iter_mut()) {
-            if seconds <= *bucket {
-                *count += 1;
+        if let Some(stats) = inner.endpoints.get_mut(endpoint) {
+            let outcome = if status < 400 { 0 } else { status };
+            *stats.outcomes.entry(outcome).or_default() += 1;
+            let h = &mut stats.latency;
+            for (bucket, count) in BUCKETS.iter().zip(h.counts.iter_mut()) {
+                if seconds <= *bucket {
+                    *count += 1;
+                }
+            }
+            h.count += 1;
+            h.sum += seconds;
+        }
+        if let Some(problem) = problem {
+            match inner.problems.get_mut(problem) {
+                Some(n) => *n += 1,
+                None => {
+                    inner.problems.insert(problem.to_owned(), 1);
+                }
             }
         }
-        h.count += 1;
-        h.sum += seconds;
     }
 
     /// The Prometheus text exposition.
@@ -175,10 +215,16 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP sigil_requests_total Requests by endpoint and outcome.\n");
         out.push_str("# TYPE sigil_requests_total counter\n");
-        for ((endpoint, outcome), n) in &inner.requests {
-            out.push_str(&format!(
-                "sigil_requests_total{{endpoint=\"{endpoint}\",outcome=\"{outcome}\"}} {n}\n"
-            ));
+        for (endpoint, stats) in &inner.endpoints {
+            for (status, n) in &stats.outcomes {
+                let outcome = match status {
+                    0 => "ok".to_owned(),
+                    s => s.to_string(),
+                };
+                out.push_str(&format!(
+                    "sigil_requests_total{{endpoint=\"{endpoint}\",outcome=\"{outcome}\"}} {n}\n"
+                ));
+            }
         }
         out.push_str("# HELP sigil_rejections_total Refused OAuth requests by oauth_problem.\n");
         out.push_str("# TYPE sigil_rejections_total counter\n");
@@ -189,7 +235,8 @@ impl Metrics {
         }
         out.push_str("# HELP sigil_request_seconds Request latency.\n");
         out.push_str("# TYPE sigil_request_seconds histogram\n");
-        for (endpoint, h) in &inner.latency {
+        for (endpoint, stats) in &inner.endpoints {
+            let h = &stats.latency;
             for (bucket, count) in BUCKETS.iter().zip(h.counts.iter()) {
                 out.push_str(&format!(
                     "sigil_request_seconds_bucket{{endpoint=\"{endpoint}\",le=\"{bucket}\"}} {count}\n"
@@ -206,6 +253,16 @@ impl Metrics {
             out.push_str(&format!(
                 "sigil_request_seconds_count{{endpoint=\"{endpoint}\"}} {}\n",
                 h.count
+            ));
+        }
+        if let Some(generation) = &self.generation {
+            out.push_str(
+                "# HELP sigil_credential_generation Changes to clients and tokens seen (the credential cache is valid for one value).\n",
+            );
+            out.push_str("# TYPE sigil_credential_generation counter\n");
+            out.push_str(&format!(
+                "sigil_credential_generation {}\n",
+                generation.generation()
             ));
         }
         out
@@ -264,10 +321,8 @@ async fn metrics_page(State(metrics): State<Arc<Metrics>>) -> Response {
 /// signature.
 async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let endpoint = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let endpoint = matched.as_ref().map_or("unmatched", |p| p.as_str());
     let method = request.method().clone();
     let response = next.run(request).await;
     let seconds = started.elapsed().as_secs_f64();
@@ -280,16 +335,27 @@ async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Ne
         .extensions()
         .get::<sigil_axum::ClientKey>()
         .map(|c| c.0.as_str());
-    metrics.record(&endpoint, status, problem, seconds);
-    tracing::info!(
-        endpoint,
-        method = %method,
-        status,
-        client_key = client.unwrap_or("-"),
-        problem = problem.unwrap_or("-"),
-        latency_ms = seconds * 1000.0,
-        "request"
-    );
+    metrics.record(endpoint, status, problem, seconds);
+    // Refusals and failures at info; successes at debug, because one
+    // formatted line per request costs more than the request itself.
+    macro_rules! request_line {
+        ($level:ident) => {
+            tracing::$level!(
+                endpoint,
+                method = %method,
+                status,
+                client_key = client.unwrap_or("-"),
+                problem = problem.unwrap_or("-"),
+                latency_ms = seconds * 1000.0,
+                "request"
+            )
+        };
+    }
+    if status >= 400 {
+        request_line!(info);
+    } else {
+        request_line!(debug);
+    }
     response
 }
 
@@ -369,9 +435,52 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(n) = args.max_body_bytes.or(file.max_body_bytes) {
         limits.max_body_len = n;
     }
+    let memory_nonces = args.memory_nonces || file.memory_nonces.unwrap_or(false);
+    if memory_nonces {
+        if args.store.redis.is_some() || file.redis.is_some() {
+            anyhow::bail!(
+                "--memory-nonces keeps nonces in one process; with --redis they are shared already"
+            );
+        }
+        // Nothing remembered from before this start: nothing from before
+        // it is accepted.
+        policy.timestamps_from = Some(sigil_core::Clock::now_unix(&sigil_core::SystemClock));
+    }
     policy.validate()?;
     let open = args.store.open(&file).await?;
-    let provider = Arc::new(provider(&open, policy)?);
+    let mut stores = open.stores.clone();
+    let refresh = args
+        .cache_refresh_ms
+        .or(file.cache_refresh_ms)
+        .unwrap_or(250);
+    if refresh > 0 {
+        let cache = Arc::new(CredentialCache::new(
+            stores.clients.clone(),
+            stores.tokens.clone(),
+            open.sql.clone(),
+            CACHE_CAPACITY,
+        ));
+        stores.clients = cache.clone();
+        stores.tokens = cache;
+        let sql = open.sql.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(refresh));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                // A failed read empties the cache too (see refresh_generation).
+                if let Err(err) = sql.refresh_generation().await {
+                    tracing::warn!(error = %err, "checking for credential changes failed");
+                }
+            }
+        });
+    }
+    let memory_store =
+        memory_nonces.then(|| Arc::new(MemoryNonceStore::new(policy.nonce_lifetime)));
+    if let Some(memory) = &memory_store {
+        stores.nonces = memory.clone();
+    }
+    let provider = Arc::new(provider(stores, &open, policy)?);
     let web = Arc::new(Web::new(
         open.sql.clone(),
         provider.clone(),
@@ -389,10 +498,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             if let Err(err) = sweeper.sweep(now).await {
                 tracing::warn!(error = %err, "sweep failed");
             }
+            if let Some(memory) = &memory_store {
+                let _ = memory.purge_nonces(now).await;
+            }
         }
     });
 
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::with_generation(open.sql.clone()));
     tracing::info!(listen = %bound, public_url, database = %super::settings::redact_url(&args.store.database_url(&file)), redis = open.redis.is_some(), "sigil serve ready");
     // Scripts and tests read this line to learn the port.
     println!("listening on http://{bound}");

@@ -64,6 +64,11 @@ pub struct FileConfig {
     pub max_params: Option<usize>,
     /// The longest OAuth request body, bytes.
     pub max_body_bytes: Option<usize>,
+    /// How often (ms) to look for outside changes to cached credentials; 0:
+    /// no cache.
+    pub cache_refresh_ms: Option<u64>,
+    /// Keep nonces in memory (one instance only).
+    pub memory_nonces: Option<bool>,
 }
 
 impl FileConfig {
@@ -181,9 +186,9 @@ pub fn policy_for(
     Ok(policy)
 }
 
-/// A provider over opened stores.
-pub fn provider(open: &OpenStores, policy: Policy) -> anyhow::Result<Provider> {
-    Ok(Provider::new(open.stores.clone(), policy)?.with_password_verifier(open.sql.clone()))
+/// A provider over `stores` (the opened ones, or a wrapping of them).
+pub fn provider(stores: Stores, open: &OpenStores, policy: Policy) -> anyhow::Result<Provider> {
+    Ok(Provider::new(stores, policy)?.with_password_verifier(open.sql.clone()))
 }
 
 #[cfg(test)]
