@@ -10,7 +10,8 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use sigil_server::{NonceKey, StoreError};
-use sqlx::{AnyPool, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::sql::{db_err, sweep_expired, to_i64};
@@ -73,16 +74,48 @@ impl NonceWriter {
 async fn run(pool: AnyPool, mut waiting: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut next_sweep = 0;
-    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let now = batch.iter().map(|p| p.now).max().unwrap_or(0);
-        if now >= next_sweep {
-            next_sweep = now.saturating_add(SWEEP_INTERVAL);
-            // A failed sweep is retried next interval; the batch goes on.
-            if let Err(err) = sweep_expired(&pool, now).await {
-                tracing::warn!(error = %err, "sweeping expired rows failed");
+    // One connection of its own, kept: on SQLite a connection whose last
+    // transaction was its own keeps its page cache, where one taken from
+    // the pool after another connection wrote reads every page again.
+    let mut own: Option<PoolConnection<Any>> = None;
+    let mut closing = std::pin::pin!(pool.close_event());
+    loop {
+        tokio::select! {
+            received = waiting.recv_many(&mut batch, MAX_BATCH) => {
+                if received == 0 {
+                    break;
+                }
             }
+            // `close` waits for every connection to come back: ours too.
+            () = &mut closing => break,
         }
-        match write(&pool, &batch).await {
+        let written = match &mut own {
+            Some(conn) => Ok(conn),
+            None => pool.acquire().await.map(|c| own.insert(c)).map_err(db_err),
+        };
+        let written = match written {
+            Ok(conn) => {
+                let now = batch.iter().map(|p| p.now).max().unwrap_or(0);
+                if now >= next_sweep {
+                    next_sweep = now.saturating_add(SWEEP_INTERVAL);
+                    // A failed sweep is retried next interval; the batch
+                    // goes on.
+                    if let Err(err) = sweep_expired(conn, now).await {
+                        tracing::warn!(error = %err, "sweeping expired rows failed");
+                    }
+                }
+                write(conn, &batch).await
+            }
+            Err(err) => Err(err),
+        };
+        if written.is_err()
+            && let Some(mut broken) = own.take()
+        {
+            // Maybe the connection is what failed: the next batch gets a
+            // fresh one.
+            broken.close_on_drop();
+        }
+        match written {
             Ok(fresh) => {
                 for (pending, fresh) in batch.drain(..).zip(fresh) {
                     // The request may have gone (client hung up): its nonce
@@ -100,13 +133,13 @@ async fn run(pool: AnyPool, mut waiting: mpsc::Receiver<Pending>) {
 }
 
 /// Writes one batch; the answer for each request, in order.
-async fn write(pool: &AnyPool, batch: &[Pending]) -> Result<Vec<bool>, StoreError> {
+async fn write(conn: &mut AnyConnection, batch: &[Pending]) -> Result<Vec<bool>, StoreError> {
     // The first of equal keys in a batch is written; the others are
     // replays of it (and one statement may not upsert a row twice).
     let mut seen = HashSet::with_capacity(batch.len());
     let rows: Vec<&Pending> = batch.iter().filter(|p| seen.insert(&p.key)).collect();
     let mut sql =
-        String::from("INSERT INTO nonces (client_key, token, ts, nonce, expires_at) VALUES ");
+        String::from("INSERT INTO nonces (ts, client_key, token, nonce, expires_at) VALUES ");
     for n in 0..rows.len() {
         let b = n * 5;
         let sep = if n == 0 { "" } else { ", " };
@@ -124,7 +157,7 @@ async fn write(pool: &AnyPool, batch: &[Pending]) -> Result<Vec<bool>, StoreErro
     // batch, the cautious reading.
     let _ = write!(
         sql,
-        " ON CONFLICT (client_key, token, ts, nonce) DO UPDATE SET expires_at = excluded.expires_at \
+        " ON CONFLICT (ts, client_key, token, nonce) DO UPDATE SET expires_at = excluded.expires_at \
          WHERE nonces.expires_at <= ${} RETURNING client_key, token, ts, nonce",
         rows.len() * 5 + 1
     );
@@ -133,15 +166,15 @@ async fn write(pool: &AnyPool, batch: &[Pending]) -> Result<Vec<bool>, StoreErro
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for p in &rows {
         query = query
+            .bind(to_i64(p.key.timestamp))
             .bind(p.key.client_key.clone())
             .bind(p.key.token.clone().unwrap_or_default())
-            .bind(to_i64(p.key.timestamp))
             .bind(p.key.nonce.clone())
             .bind(to_i64(p.expires_at));
     }
     let written = query
         .bind(to_i64(earliest))
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await
         .map_err(db_err)?;
     let mut fresh = HashSet::with_capacity(written.len());

@@ -33,6 +33,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_sessions.sql")),
     (3, include_str!("../migrations/0003_generation.sql")),
+    (4, include_str!("../migrations/0004_nonces_by_time.sql")),
 ];
 
 /// Which database is behind the pool.
@@ -687,12 +688,16 @@ impl SqlStore {
     /// Deletes expired nonces, temporary credentials and web sessions;
     /// returns how many rows went.
     pub async fn sweep(&self, now: u64) -> Result<u64, StoreError> {
-        sweep_expired(&self.pool, now).await
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        sweep_expired(&mut conn, now).await
     }
 }
 
 /// Deletes expired nonces, temporary credentials and web sessions.
-pub(crate) async fn sweep_expired(pool: &AnyPool, now: u64) -> Result<u64, StoreError> {
+pub(crate) async fn sweep_expired(
+    conn: &mut sqlx::AnyConnection,
+    now: u64,
+) -> Result<u64, StoreError> {
     let mut deleted = 0;
     for statement in [
         "DELETE FROM nonces WHERE expires_at <= $1",
@@ -701,7 +706,7 @@ pub(crate) async fn sweep_expired(pool: &AnyPool, now: u64) -> Result<u64, Store
     ] {
         deleted += sqlx::query(statement)
             .bind(to_i64(now))
-            .execute(pool)
+            .execute(&mut *conn)
             .await
             .map_err(db_err)?
             .rows_affected();

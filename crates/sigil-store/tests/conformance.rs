@@ -391,9 +391,31 @@ async fn sealing(b: &Backend) {
 }
 
 async fn restart(b: &mut Backend) {
+    let nonce = NonceKey {
+        client_key: "c1".into(),
+        token: None,
+        timestamp: NOW,
+        nonce: "before-restart".into(),
+    };
+    assert!(
+        b.stores
+            .nonces
+            .check_and_record(&nonce, NOW, NOW + 600)
+            .await
+            .unwrap()
+    );
     if !b.reopen().await {
         return;
     }
+    assert!(
+        !b.stores
+            .nonces
+            .check_and_record(&nonce, NOW + 1, NOW + 601)
+            .await
+            .unwrap(),
+        "{}: a nonce recorded before the restart is forgotten",
+        b.name
+    );
     let got = b
         .stores
         .clients

@@ -134,44 +134,33 @@ async fn next_callback(receiver: &mut mpsc::UnboundedReceiver<String>) -> String
         .unwrap()
 }
 
-async fn text(client: &Client, id: &str) -> String {
+/// The element with this id, once the page shows it (after a click the
+/// next page may still be loading).
+async fn element(client: &Client, id: &str) -> fantoccini::elements::Element {
     client
         .wait()
         .at_most(Duration::from_secs(20))
         .for_element(Locator::Id(id))
         .await
         .unwrap_or_else(|e| panic!("no #{id} on the page: {e}"))
-        .text()
-        .await
-        .unwrap()
+}
+
+async fn text(client: &Client, id: &str) -> String {
+    element(client, id).await.text().await.unwrap()
 }
 
 async fn click(client: &Client, id: &str) {
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("no #{id} on the page: {e}"))
-        .click()
-        .await
-        .unwrap();
+    element(client, id).await.click().await.unwrap();
 }
 
 async fn fill(client: &Client, id: &str, value: &str) {
-    let field = client.find(Locator::Id(id)).await.unwrap();
+    let field = element(client, id).await;
     field.clear().await.unwrap();
     field.send_keys(value).await.unwrap();
 }
 
 /// Signs in on the sign-in page the browser is on.
 async fn sign_in(client: &Client, user: &str, password: &str) {
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Id("username"))
-        .await
-        .unwrap();
     fill(client, "username", user).await;
     fill(client, "password", password).await;
     click(client, "sign-in").await;

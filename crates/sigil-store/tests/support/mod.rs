@@ -58,7 +58,11 @@ impl Backend {
         let Some(sql) = self.sql.take() else {
             return false;
         };
-        sql.close().await;
+        // `close` waits for every connection to come back to the pool: one
+        // kept by a background task would hang a graceful shutdown.
+        tokio::time::timeout(std::time::Duration::from_secs(10), sql.close())
+            .await
+            .unwrap_or_else(|_| panic!("{}: close did not finish", self.name));
         let reopened = Arc::new(
             SqlStore::connect(&self.url(), self.options())
                 .await
