@@ -14,72 +14,17 @@
 # Needs what ./test.sh installs (PostgreSQL, Redis, .venv) and gunicorn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 CONCURRENCY=${CONCURRENCY:-16}
 PG_ADMIN=${SIGIL_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 REDIS=${SIGIL_BENCH_REDIS_URL:-redis://127.0.0.1:6379/8}
-log() { printf '==> %s\n' "$*" >&2; }
 
-log "building release binaries"
-cargo build --release -q -p sigil
-cargo build --release -q -p sigil-axum --example bare_hello
-S=$PWD/target/release/sigil
-BARE=$PWD/target/release/examples/bare_hello
-
-if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -r interop/requirements.txt -r bench/requirements.txt
-
-WORK=$(mktemp -d)
-PIDS=()
+build_release
 PG_DB="sigil_bench_$$"
-cleanup() {
-  for p in "${PIDS[@]}" $(cat "$WORK/pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
-  pkill -f "gunicorn.*127.0.0.1:${FLASK_PORT:-none}" 2>/dev/null || true
-  psql "$PG_ADMIN" -q -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
-  if [ -z "${KEEP:-}" ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
-}
-trap cleanup EXIT
-
-# Starts a server whose first stdout line is "listening on URL"; prints URL.
-start() {
-  local name=$1; shift
-  "$@" > "$WORK/$name.out" 2> "$WORK/$name.err" &
-  # `start` runs in a command substitution (a subshell): keep the PID in a file.
-  echo $! >> "$WORK/pids"
-  for _ in $(seq 100); do
-    if grep -q "listening on" "$WORK/$name.out" 2>/dev/null; then
-      sed -n 's/^listening on //p' "$WORK/$name.out" | head -n 1
-      return
-    fi
-    sleep 0.1
-  done
-  echo "$name did not start: $(cat "$WORK/$name.err")" >&2
-  exit 1
-}
-
-field() { tr '&' '\n' | sed -n "s/^$1=//p"; }
-json() { .venv/bin/python -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-
-# A user, a client and an access token on the store behind URL; prints
-# "KEY SECRET TOKEN TOKEN_SECRET".
-credentials() {
-  local url=$1; shift
-  local admin=("$S" admin "$@")
-  "${admin[@]}" user add alice --password-stdin <<< 'bench-password-1' >/dev/null
-  local client key secret h r rt rts verifier at ats
-  client=$("${admin[@]}" client add --name Bench --callback http://127.0.0.1:9/cb --allow-oob --json)
-  key=$(echo "$client" | json key); secret=$(echo "$client" | json secret)
-  h=$("$S" sign -X POST --url "$url/oauth/request_token" --consumer-key "$key" --consumer-secret "$secret" --oauth oauth_callback=oob)
-  r=$(curl -s -X POST -H "Authorization: $h" "$url/oauth/request_token")
-  rt=$(echo "$r" | field oauth_token); rts=$(echo "$r" | field oauth_token_secret)
-  verifier=$("${admin[@]}" authorize --token "$rt" --user alice --json | json verifier)
-  h=$("$S" sign -X POST --url "$url/oauth/access_token" --consumer-key "$key" --consumer-secret "$secret" \
-        --token "$rt" --token-secret "$rts" --oauth "oauth_verifier=$verifier")
-  r=$(curl -s -X POST -H "Authorization: $h" "$url/oauth/access_token")
-  at=$(echo "$r" | field oauth_token); ats=$(echo "$r" | field oauth_token_secret)
-  echo "$key $secret $at $ats"
-}
+EXTRA_CLEANUP+=('pkill -f "gunicorn.*127.0.0.1:${FLASK_PORT:-none}"'
+  'psql "$PG_ADMIN" -q -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1')
 
 log "starting the five targets"
 SQLITE_DB="sqlite://$WORK/sigil.db"
@@ -105,7 +50,7 @@ BARE_URL=$(start bare "$BARE")
 FLASK_PORT=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 (cd bench && BENCH_KEY=flask-key BENCH_SECRET=flask-secret BENCH_TOKEN=flask-token BENCH_TOKEN_SECRET=flask-token-secret \
   ../.venv/bin/gunicorn --log-level warning -w 2 -b "127.0.0.1:$FLASK_PORT" flask_provider:app > "$WORK/flask.err" 2>&1) &
-PIDS+=($!)
+echo $! >> "$WORK/pids"
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$FLASK_PORT") 2>/dev/null && break; sleep 0.1; done
 FLASK_URL="http://127.0.0.1:$FLASK_PORT"
 
@@ -128,8 +73,20 @@ log "flow: whole dances on SQLite"
 "$S" bench --url "$SQLITE_URL" --flow --consumer-key "$SQ_KEY" --consumer-secret "$SQ_SECRET" \
   --user alice --password bench-password-1 --concurrency 4 --duration "$DURATION" --json > "$WORK/results/flow.json"
 
+log "start-up on the existing SQLite file"
+SQLITE_PID=$(cat "$WORK/sqlite.pid")
+kill "$SQLITE_PID"
+while kill -0 "$SQLITE_PID" 2>/dev/null; do sleep 0.1; done
+for _ in $(seq 5); do
+  port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  h=$("$S" sign --url "http://127.0.0.1:$port/api/me" --consumer-key "$SQ_KEY" --consumer-secret "$SQ_SECRET" \
+        --token "$SQ_TOKEN" --token-secret "$SQ_TS")
+  .venv/bin/python bench/startup.py "$port" "$h" -- "$S" serve --listen "127.0.0.1:$port" --database "$SQLITE_DB" \
+    >> "$WORK/results/startup"
+done
+
 log "writing BENCHMARKS.md"
-.venv/bin/python - "$WORK/results" "$ROUNDS" "$DURATION" "$CONCURRENCY" <<'PY'
+.venv/bin/python - "$WORK/results" "$ROUNDS" "$DURATION" "$CONCURRENCY" > "$WORK/block" <<'PY'
 import json, os, platform, statistics, subprocess, sys, datetime
 results, rounds, duration, conc = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 names = {"bare": "bare axum route (no OAuth)", "memory": "sigil serve, nonces in memory",
@@ -150,6 +107,7 @@ for key, r in rows.items():
     if r["ok"] == 0:
         sys.exit(f"{names[key]} answered no request with 200: see the runs in {results}")
 flow = json.load(open(f"{results}/flow.json"))
+startups = [float(l) for l in open(f"{results}/startup") if l.strip()]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
 bare = rows["bare"]["rps"]
 lines = [
@@ -166,19 +124,15 @@ for key, name in names.items():
     lines.append(f"| {name} | {r['rps']:.0f} | {r['rps'] / bare:.2f}x | {r['p50']:.2f} | {r['p99']:.2f} | {r['bad']} | {', '.join(map(str, r['all']))} |")
 lines += [
     "",
-    f"sigil serve on SQLite vs Flask + oauthlib: {rows['sqlite']['rps'] / rows['flask']['rps']:.1f}x.",
+    f"Against Flask + oauthlib: sigil serve {rows['memory']['rps'] / rows['flask']['rps']:.1f}x (nonces in memory), "
+    f"{rows['sqlite']['rps'] / rows['flask']['rps']:.1f}x (SQLite), {rows['pgredis']['rps'] / rows['flask']['rps']:.1f}x (PostgreSQL + Redis); "
+    f"the bare axum route {bare / rows['flask']['rps']:.1f}x.",
     f"Whole three-legged dances (`sigil bench --flow`, 4 workers, SQLite, approval in the web UI): "
     f"{flow['dances_per_second']:.1f} dances/s, p50 {flow['latency_ms']['p50']:.1f} ms per dance.",
+    f"Start-up of `sigil serve` on the existing SQLite file, from spawn to the first accepted signed request "
+    f"({len(startups)} starts): median {statistics.median(startups):.1f} ms ({', '.join(f'{t:.1f}' for t in startups)}).",
     "<!-- bench:end -->",
 ]
-text = open("BENCHMARKS.md").read()
-block = "\n".join(lines)
-if "<!-- bench:begin" in text:
-    start = text.index("<!-- bench:begin")
-    end = text.index("<!-- bench:end -->") + len("<!-- bench:end -->")
-    text = text[:start] + block + text[end:]
-else:
-    text += "\n## Side by side over HTTP (bench/run.sh)\n\n" + block + "\n"
-open("BENCHMARKS.md", "w").write(text)
-print(block)
+print("\n".join(lines))
 PY
+write_block bench "Side by side over HTTP (bench/run.sh)" "$WORK/block"

@@ -1,8 +1,12 @@
 -- Nonces keyed by timestamp first. Requests carry timestamps close to now,
--- so new rows land at the end of the key order (and of the expiry index):
--- each commit touches the same few hot pages instead of a random leaf per
--- nonce. The rows are copied, not dropped, so no replay window opens at
--- the upgrade.
+-- so new rows land at the end of the key order: each commit touches the
+-- same hot page instead of a random leaf per nonce. The key is the only
+-- index (an index on expires_at would be a second page in every commit):
+-- sweeps find expired nonces through it, with the longest time a nonce was
+-- kept after its timestamp, in nonce_hold (see NonceHold in sql.rs). On
+-- SQLite the table is WITHOUT ROWID: one b-tree, not a table and an index
+-- for its key (see `dialect` in sql.rs). The rows are copied, not dropped,
+-- so no replay window opens at the upgrade.
 CREATE TABLE nonces_by_time (
     ts          BIGINT NOT NULL,
     client_key  TEXT NOT NULL,
@@ -10,9 +14,14 @@ CREATE TABLE nonces_by_time (
     nonce       TEXT NOT NULL,
     expires_at  BIGINT NOT NULL,
     PRIMARY KEY (ts, client_key, token, nonce)
-);
+) /* sqlite: WITHOUT ROWID */;
 INSERT INTO nonces_by_time (ts, client_key, token, nonce, expires_at)
     SELECT ts, client_key, token, nonce, expires_at FROM nonces;
 DROP TABLE nonces;
 ALTER TABLE nonces_by_time RENAME TO nonces;
-CREATE INDEX nonces_expires ON nonces (expires_at)
+CREATE TABLE nonce_hold (
+    id       INTEGER PRIMARY KEY,
+    seconds  BIGINT NOT NULL
+);
+INSERT INTO nonce_hold (id, seconds)
+    SELECT 1, COALESCE(MAX(expires_at - ts), 0) FROM nonces

@@ -8,13 +8,15 @@
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use sigil_server::{NonceKey, StoreError};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::sql::{db_err, sweep_expired, to_i64};
+use crate::sql::{NonceHold, db_err, raise_hold, sweep_expired, to_i64};
 
 /// Most nonces per statement (each distinct size is one prepared statement
 /// per connection, and sqlx keeps 100 of them).
@@ -41,10 +43,11 @@ pub(crate) struct NonceWriter {
 }
 
 impl NonceWriter {
-    /// Starts the writer on the current tokio runtime.
-    pub(crate) fn start(pool: AnyPool) -> Self {
+    /// Starts the writer on the current tokio runtime; it keeps `hold` (see
+    /// [`crate::sql::NonceHold`]) up to date.
+    pub(crate) fn start(pool: AnyPool, hold: Arc<NonceHold>) -> Self {
         let (queue, waiting) = mpsc::channel(QUEUE);
-        tokio::spawn(run(pool, waiting));
+        tokio::spawn(run(pool, hold, waiting));
         Self { queue }
     }
 
@@ -71,7 +74,7 @@ impl NonceWriter {
     }
 }
 
-async fn run(pool: AnyPool, mut waiting: mpsc::Receiver<Pending>) {
+async fn run(pool: AnyPool, hold: Arc<NonceHold>, mut waiting: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut next_sweep = 0;
     // One connection of its own, kept: on SQLite a connection whose last
@@ -94,18 +97,7 @@ async fn run(pool: AnyPool, mut waiting: mpsc::Receiver<Pending>) {
             None => pool.acquire().await.map(|c| own.insert(c)).map_err(db_err),
         };
         let written = match written {
-            Ok(conn) => {
-                let now = batch.iter().map(|p| p.now).max().unwrap_or(0);
-                if now >= next_sweep {
-                    next_sweep = now.saturating_add(SWEEP_INTERVAL);
-                    // A failed sweep is retried next interval; the batch
-                    // goes on.
-                    if let Err(err) = sweep_expired(conn, now).await {
-                        tracing::warn!(error = %err, "sweeping expired rows failed");
-                    }
-                }
-                write(conn, &batch).await
-            }
+            Ok(conn) => record_batch(conn, &batch, &hold, &mut next_sweep).await,
             Err(err) => Err(err),
         };
         if written.is_err()
@@ -130,6 +122,41 @@ async fn run(pool: AnyPool, mut waiting: mpsc::Receiver<Pending>) {
             }
         }
     }
+}
+
+/// Sweeps when it is time, writes the batch and raises the hold when the
+/// batch needs it; the answer for each request, in order.
+async fn record_batch(
+    conn: &mut AnyConnection,
+    batch: &[Pending],
+    hold: &NonceHold,
+    next_sweep: &mut u64,
+) -> Result<Vec<bool>, StoreError> {
+    let now = batch.iter().map(|p| p.now).max().unwrap_or(0);
+    if now >= *next_sweep {
+        *next_sweep = now.saturating_add(SWEEP_INTERVAL);
+        // A failed sweep is retried next interval; the batch goes on.
+        if let Err(err) = sweep_expired(conn, now, hold.load(Ordering::Acquire)).await {
+            tracing::warn!(error = %err, "sweeping expired rows failed");
+        }
+    }
+    let fresh = write(conn, batch).await?;
+    let longest = batch
+        .iter()
+        .map(|p| to_i64(p.expires_at).saturating_sub(to_i64(p.key.timestamp)))
+        .max()
+        .unwrap_or(0);
+    if longest > hold.load(Ordering::Acquire) {
+        // The hold only narrows what sweeps look at (they check expiry
+        // too): if this fails, sweeps just look at more rows.
+        match raise_hold(conn, longest).await {
+            Ok(()) => {
+                hold.fetch_max(longest, Ordering::AcqRel);
+            }
+            Err(err) => tracing::warn!(error = %err, "recording the nonce hold failed"),
+        }
+    }
+    Ok(fresh)
 }
 
 /// Writes one batch; the answer for each request, in order.

@@ -342,6 +342,25 @@ async fn nonces(b: &Backend) {
         );
         let purged = n.purge_nonces(NOW + 10_000).await.unwrap();
         assert!(purged >= 5, "{}: purged {purged}", b.name);
+        // Kept long after its timestamp: no sweep may take it early.
+        let long = key("long", None, NOW - 5_000);
+        assert!(n.check_and_record(&long, NOW, NOW + 20_000).await.unwrap());
+        n.purge_nonces(NOW + 10_000).await.unwrap();
+        assert!(
+            !n.check_and_record(&long, NOW + 10_001, NOW + 10_601)
+                .await
+                .unwrap(),
+            "{}: swept before it expired",
+            b.name
+        );
+        n.purge_nonces(NOW + 20_000).await.unwrap();
+        assert!(
+            n.check_and_record(&long, NOW + 20_001, NOW + 20_601)
+                .await
+                .unwrap(),
+            "{}: not swept once expired",
+            b.name
+        );
     } else {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -11,6 +11,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// A server allocates per request in every layer (hyper, axum, sqlx); under
+// load glibc's malloc took a sixth of `sigil serve`'s time (perf), mimalloc
+// far less. BENCHMARKS.md has the figures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args = match cli::Cli::try_parse() {
         Ok(args) => args,
