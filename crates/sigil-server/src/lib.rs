@@ -86,7 +86,7 @@ pub use error::{OAuthError, Problem};
 pub use http::{HttpRequest, HttpResponse};
 pub use memory::MemoryStore;
 pub use model::{AccessToken, Client, Grant, TemporaryCredential};
-pub use nonce_memory::MemoryNonceStore;
+pub use nonce_memory::{MEMORY_ONLY_AHEAD, MemoryNonceStore};
 pub use policy::{CallbackRule, Policy, PolicyError};
 pub use provider::{
     Approval, Denial, IssuedAccess, IssuedTemporary, PasswordVerifier, PendingAuthorization,

@@ -71,9 +71,10 @@ pub struct Policy {
     /// store. Default `None`: no limit.
     pub max_nonces_per_client: Option<u64>,
     /// Requests stamped earlier than this Unix time are refused, whatever
-    /// the window says. Set it to the start time when nonces are kept only
-    /// in memory, so that a request captured before a restart cannot be
-    /// replayed after it. Default `None`.
+    /// the window says. Set it past every timestamp whose nonce only a
+    /// previous process remembered (see `MemoryNonceStore::backed_by`), so
+    /// that a request captured before a restart cannot be replayed after
+    /// it. Default `None`.
     pub timestamps_from: Option<u64>,
 }
 

@@ -3,7 +3,9 @@
 -- same hot page instead of a random leaf per nonce. The key is the only
 -- index (an index on expires_at would be a second page in every commit):
 -- sweeps find expired nonces through it, with the longest time a nonce was
--- kept after its timestamp, in nonce_hold (see NonceHold in sql.rs). On
+-- kept after its timestamp: 'hold' in nonce_state (see NonceHold in
+-- sql.rs). nonce_state also keeps 'memory_through', the bound on the
+-- timestamps `sigil serve --memory-nonces` kept in memory alone. On
 -- SQLite the table is WITHOUT ROWID: one b-tree, not a table and an index
 -- for its key (see `dialect` in sql.rs). The rows are copied, not dropped,
 -- so no replay window opens at the upgrade.
@@ -19,9 +21,9 @@ INSERT INTO nonces_by_time (ts, client_key, token, nonce, expires_at)
     SELECT ts, client_key, token, nonce, expires_at FROM nonces;
 DROP TABLE nonces;
 ALTER TABLE nonces_by_time RENAME TO nonces;
-CREATE TABLE nonce_hold (
-    id       INTEGER PRIMARY KEY,
-    seconds  BIGINT NOT NULL
+CREATE TABLE nonce_state (
+    name   TEXT PRIMARY KEY,
+    value  BIGINT NOT NULL
 );
-INSERT INTO nonce_hold (id, seconds)
-    SELECT 1, COALESCE(MAX(expires_at - ts), 0) FROM nonces
+INSERT INTO nonce_state (name, value)
+    SELECT 'hold', COALESCE(MAX(expires_at - ts), 0) FROM nonces

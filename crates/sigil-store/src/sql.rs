@@ -247,13 +247,7 @@ impl SqlStore {
         };
         store.migrate().await?;
         store.refresh_generation().await?;
-        let hold = sqlx::query("SELECT seconds FROM nonce_hold WHERE id = 1")
-            .fetch_optional(&store.pool)
-            .await
-            .map_err(db_err)?
-            .map(|row| row.try_get::<i64, _>(0))
-            .transpose()
-            .map_err(db_err)?;
+        let hold = store.nonce_state("hold").await?;
         store.nonce_hold.store(hold.unwrap_or(0), Ordering::Release);
         Ok(store)
     }
@@ -599,6 +593,46 @@ impl SqlStore {
         }
     }
 
+    async fn nonce_state(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        sqlx::query("SELECT value FROM nonce_state WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|row| row.try_get::<i64, _>(0))
+            .transpose()
+            .map_err(db_err)
+    }
+
+    /// The newest timestamp among the stored nonces (0 when there are none).
+    pub async fn newest_nonce_timestamp(&self) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT COALESCE(MAX(ts), 0) FROM nonces")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(to_u64(row.try_get::<i64, _>(0).map_err(db_err)?))
+    }
+
+    /// The bound recorded for the timestamps a memory nonce store kept in
+    /// memory alone (see `sigil_server::MemoryNonceStore::backed_by`), if
+    /// one ever ran on this database.
+    pub async fn memory_nonces_through(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self.nonce_state("memory_through").await?.map(to_u64))
+    }
+
+    /// Records `through` as that bound (durably, before it is relied on).
+    pub async fn set_memory_nonces_through(&self, through: u64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO nonce_state (name, value) VALUES ('memory_through', $1) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(to_i64(through))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
     /// How many nonces are stored (expired ones included until swept).
     pub async fn nonce_rows(&self) -> Result<u64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM nonces")
@@ -716,7 +750,7 @@ impl SqlStore {
 /// `expires_at` would be written by every insert too (on SQLite, a second
 /// page in every commit). Sweeps find expired nonces through the key
 /// instead: a nonce expires at most `hold` seconds after its timestamp, the
-/// most `expires_at - ts` ever recorded (kept in the `nonce_hold` table and
+/// most `expires_at - ts` ever recorded (kept as `hold` in `nonce_state` and
 /// raised by the nonce writer), so every row with `ts <= now - hold` is a
 /// candidate, a range at the front of the key. It is only a hint: a sweep
 /// deletes a row only if `expires_at <= now` as well, so a hold that is too
@@ -730,7 +764,7 @@ pub(crate) async fn raise_hold(
     conn: &mut sqlx::AnyConnection,
     seconds: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE nonce_hold SET seconds = $1 WHERE id = 1 AND seconds < $1")
+    sqlx::query("UPDATE nonce_state SET value = $1 WHERE name = 'hold' AND value < $1")
         .bind(seconds)
         .execute(conn)
         .await

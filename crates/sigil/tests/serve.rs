@@ -141,6 +141,10 @@ fn requests_oauthlib_and_authlib_complete_the_dance_on_postgres_and_redis() {
     server.stop();
 }
 
+fn unix_now() -> u64 {
+    sigil_core::Clock::now_unix(&sigil_core::SystemClock)
+}
+
 /// Signs a request with sigil-core and sends it.
 async fn send(
     http: &reqwest::Client,
@@ -151,8 +155,21 @@ async fn send(
     token: Option<(&str, &str)>,
     extra: &[(&str, &str)],
 ) -> (u16, String, String) {
+    send_stamped(http, server, (method, path), key, token, extra, unix_now()).await
+}
+
+/// [`send`], stamped `timestamp`.
+async fn send_stamped(
+    http: &reqwest::Client,
+    server: &Server,
+    (method, path): (&str, &str),
+    key: (&str, &str),
+    token: Option<(&str, &str)>,
+    extra: &[(&str, &str)],
+    timestamp: u64,
+) -> (u16, String, String) {
     let nonce = generate_nonce().unwrap();
-    let now = sigil_core::Clock::now_unix(&sigil_core::SystemClock).to_string();
+    let now = timestamp.to_string();
     let mut oauth = OAuthParams {
         consumer_key: Some(Cow::Borrowed(key.0)),
         token: token.map(|(t, _)| Cow::Borrowed(t)),
@@ -1189,4 +1206,77 @@ async fn changes_from_another_process_reach_the_cache() {
     let (status, body) = api_me(&base, &renewed, &credentials).await;
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("consumer_key_rejected"), "{body}");
+}
+
+/// `--memory-nonces` keeps nonces in memory, yet a restart opens no replay
+/// window. A request accepted before a clean stop or a SIGKILL is refused
+/// after it: one stamped close to the clock (kept in memory alone) by the
+/// bound the server recorded, one stamped far ahead (kept in the database
+/// too) as a used nonce. After a clean stop a request signed now is
+/// accepted at once; after a kill, once its timestamp is past the lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_nonces_open_no_replay_window_across_restarts() {
+    memory_nonces_across_a_restart(false).await;
+    memory_nonces_across_a_restart(true).await;
+}
+
+/// One stop (SIGKILL when `killed`) and start of a `--memory-nonces` server
+/// on a fresh database.
+async fn memory_nonces_across_a_restart(killed: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = sqlite_url(&dir);
+    let memory = ["--memory-nonces"];
+    let mut server = Server::start_args(&database, None, None, "127.0.0.1:0", &memory);
+    let keys = register(&server);
+    let http = reqwest::Client::new();
+    let key = (keys.hmac.0.as_str(), keys.hmac.1.as_str());
+    let (token, secret) = dance(&http, &server, key).await;
+    let token = Some((token.as_str(), secret.as_str()));
+    let listen = server.base.trim_start_matches("http://").to_owned();
+    let url = format!("{}/api/me", server.base);
+    let me = ("GET", "/api/me");
+    let (status, body, close) = send(&http, &server, me.0, me.1, key, token, &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body, ahead) =
+        send_stamped(&http, &server, me, key, token, &[], unix_now() + 120).await;
+    assert_eq!(status, 200, "{body}");
+    if killed {
+        server.child.kill().unwrap(); // SIGKILL
+        server.child.wait().unwrap();
+    } else {
+        server.stop();
+    }
+    let server = Server::start_args(&database, None, None, &listen, &memory);
+    let (status, body) = replay(&http, &url, &close).await;
+    assert_eq!(
+        (status, form_field(&body, "oauth_problem").as_str()),
+        (401, "timestamp_refused"),
+        "killed: {killed}"
+    );
+    let (status, body) = replay(&http, &url, &ahead).await;
+    assert_eq!(
+        (status, form_field(&body, "oauth_problem").as_str()),
+        (401, "nonce_used"),
+        "killed: {killed}"
+    );
+    // The bound is the newest timestamp kept in memory alone, so a request
+    // stamped a second on from now is past it.
+    let (status, body, _) = send_stamped(&http, &server, me, key, token, &[], unix_now() + 1).await;
+    if killed {
+        // Refused up to the lease, about 10 s on; the reply says from when
+        // requests are accepted, and one stamped then is.
+        assert_eq!(status, 401, "{body}");
+        let acceptable = form_field(&body, "oauth_acceptable_timestamps");
+        let (from, _) = acceptable.split_once('-').unwrap();
+        let from: u64 = from.parse().unwrap();
+        assert!(
+            from > unix_now() + 1 && from <= unix_now() + 20,
+            "{acceptable}"
+        );
+        let (status, body, _) = send_stamped(&http, &server, me, key, token, &[], from).await;
+        assert_eq!(status, 200, "{body}");
+    } else {
+        assert_eq!(status, 200, "{body}");
+    }
+    server.stop();
 }

@@ -15,7 +15,9 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use clap::Args;
 use sigil_axum::{OAuthGrant, flow_router, require_oauth};
-use sigil_server::{CredentialCache, Generation, MemoryNonceStore, NonceStore, Provider};
+use sigil_server::{
+    CredentialCache, Generation, MEMORY_ONLY_AHEAD, MemoryNonceStore, NonceStore, Provider,
+};
 
 use super::settings::{FileConfig, StoreArgs, policy_for, provider};
 use crate::web::{SignInLimits, Web, WebConsent, WebSettings};
@@ -71,8 +73,11 @@ pub struct ServeArgs {
     cache_refresh_ms: Option<u64>,
     /// Keep nonces in this process's memory instead of the database (one
     /// instance only; about 16 bytes a request for the nonce lifetime).
-    /// Requests stamped before the server started are refused, so a restart
-    /// opens no replay window. Not with --redis.
+    /// Requests stamped more than 2 s ahead of the clock are recorded in the
+    /// database too, and a bound on the rest is kept there, so a restart
+    /// opens no replay window: after a clean stop, requests stamped before
+    /// it are refused; after a crash, those stamped up to about 10 s after
+    /// it. Not with --redis.
     #[arg(long, env = "SIGIL_MEMORY_NONCES")]
     memory_nonces: bool,
     #[command(flatten)]
@@ -81,6 +86,15 @@ pub struct ServeArgs {
 
 /// Clients and tokens cached per process, at most this many of each.
 const CACHE_CAPACITY: usize = 100_000;
+
+/// With `--memory-nonces`: how far ahead of the clock the recorded bound on
+/// memory-only timestamps runs (renewed every half of it). After a crash,
+/// requests stamped up to about this long after it are refused.
+const LEASE_SECONDS: u64 = 10;
+
+fn unix_now() -> u64 {
+    sigil_core::Clock::now_unix(&sigil_core::SystemClock)
+}
 
 impl ServeArgs {
     /// The realms (known names, in order) and their words, from the file
@@ -436,18 +450,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         limits.max_body_len = n;
     }
     let memory_nonces = args.memory_nonces || file.memory_nonces.unwrap_or(false);
-    if memory_nonces {
-        if args.store.redis.is_some() || file.redis.is_some() {
-            anyhow::bail!(
-                "--memory-nonces keeps nonces in one process; with --redis they are shared already"
-            );
-        }
-        // Nothing remembered from before this start: nothing from before
-        // it is accepted.
-        policy.timestamps_from = Some(sigil_core::Clock::now_unix(&sigil_core::SystemClock));
+    if memory_nonces && (args.store.redis.is_some() || file.redis.is_some()) {
+        anyhow::bail!(
+            "--memory-nonces keeps nonces in one process; with --redis they are shared already"
+        );
     }
     policy.validate()?;
     let open = args.store.open(&file).await?;
+    // A server that kept nonces in memory ran on this database: refuse every
+    // timestamp up to the bound it recorded (whichever store this run uses),
+    // since only it knew those nonces.
+    let memory_through = open.sql.memory_nonces_through().await?;
+    if let Some(through) = memory_through {
+        policy.timestamps_from = Some(through.saturating_add(1));
+    }
     let mut stores = open.stores.clone();
     let refresh = args
         .cache_refresh_ms
@@ -475,11 +491,43 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
-    let memory_store =
-        memory_nonces.then(|| Arc::new(MemoryNonceStore::new(policy.nonce_lifetime)));
-    if let Some(memory) = &memory_store {
+    let memory_store = if memory_nonces {
+        let lease =
+            (unix_now() + MEMORY_ONLY_AHEAD + LEASE_SECONDS).max(memory_through.unwrap_or(0));
+        open.sql.set_memory_nonces_through(lease).await?;
+        let memory = Arc::new(MemoryNonceStore::backed_by(
+            policy.nonce_lifetime,
+            stores.nonces.clone(),
+            open.sql.newest_nonce_timestamp().await?,
+            lease,
+        ));
         stores.nonces = memory.clone();
-    }
+        Some((memory, lease))
+    } else {
+        None
+    };
+    let lease_renewal = memory_store.clone().map(|(memory, mut lease)| {
+        let sql = open.sql.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(LEASE_SECONDS / 2));
+            loop {
+                tick.tick().await;
+                // Never lower (a clock set back): the old lease was relied on.
+                let next = (unix_now() + MEMORY_ONLY_AHEAD + LEASE_SECONDS).max(lease);
+                match sql.set_memory_nonces_through(next).await {
+                    Ok(()) => {
+                        lease = next;
+                        memory.extend_lease(lease);
+                    }
+                    // Requests beyond the old lease are recorded durably
+                    // meanwhile (see MemoryNonceStore::backed_by).
+                    Err(err) => {
+                        tracing::warn!(error = %err, "renewing the memory nonce lease failed")
+                    }
+                }
+            }
+        })
+    });
     let provider = Arc::new(provider(stores, &open, policy)?);
     let web = Arc::new(Web::new(
         open.sql.clone(),
@@ -490,6 +538,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     // Sweep expired nonces and temporary credentials in the background.
     let sweeper = open.sql.clone();
+    let sweeper_memory = memory_store.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
@@ -498,7 +547,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             if let Err(err) = sweeper.sweep(now).await {
                 tracing::warn!(error = %err, "sweep failed");
             }
-            if let Some(memory) = &memory_store {
+            if let Some((memory, _)) = &sweeper_memory {
                 let _ = memory.purge_nonces(now).await;
             }
         }
@@ -513,6 +562,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server failed")?;
+    if let (Some((memory, _)), Some(renewal)) = (&memory_store, lease_renewal) {
+        renewal.abort();
+        let _ = renewal.await;
+        // A clean stop: every request is answered, so the bound can shrink
+        // from the lease to what was really kept in memory alone.
+        let through = memory
+            .highest_memory_only()
+            .max(memory_through.unwrap_or(0));
+        if let Err(err) = open.sql.set_memory_nonces_through(through).await {
+            tracing::warn!(error = %err, "recording the memory nonce bound failed; the lease stands");
+        }
+    }
     open.sql.close().await;
     Ok(())
 }
