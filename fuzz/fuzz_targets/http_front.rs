@@ -17,6 +17,7 @@
 #![no_main]
 
 mod common;
+mod wire;
 
 use std::sync::Arc;
 
@@ -40,8 +41,11 @@ struct Consent;
 #[async_trait]
 impl ConsentApp for Consent {
     async fn consent_page(&self, pending: PendingAuthorization, _parts: &Parts) -> Response {
-        Html(format!("<p>{} asks for {:?}</p>", pending.client_name, pending.realms))
-            .into_response()
+        Html(format!(
+            "<p>{} asks for {:?}</p>",
+            pending.client_name, pending.realms
+        ))
+        .into_response()
     }
 
     async fn error_page(&self, error: OAuthError, _parts: &Parts) -> Response {
@@ -115,33 +119,7 @@ fn grants_something(outcome: &Outcome) -> bool {
 }
 
 fn raw(data: &[u8]) {
-    let (head, body) = match data.windows(2).position(|w| w == b"\n\n") {
-        Some(i) => (&data[..i], &data[i + 2..]),
-        None => (data, &[][..]),
-    };
-    let mut lines = head.split(|&b| b == b'\n');
-    let first = lines.next().unwrap_or_default();
-    let mut words = first.splitn(2, |&b| b == b' ');
-    let Ok(method) = Method::from_bytes(words.next().unwrap_or_default()) else {
-        return;
-    };
-    let Ok(target) = std::str::from_utf8(words.next().unwrap_or(b"/")) else {
-        return;
-    };
-    let mut builder = http::Request::builder().method(method).uri(target);
-    for line in lines {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            return;
-        };
-        let (name, value) = (&line[..colon], &line[colon + 1..]);
-        let value = value.strip_prefix(b" ").unwrap_or(value);
-        let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
-        else {
-            return;
-        };
-        builder = builder.header(name, value);
-    }
-    let Ok(request) = builder.body(Body::from(body.to_vec())) else {
+    let Some(request) = wire::request(data) else {
         return;
     };
     let outcome = block_on(send(request));

@@ -278,6 +278,14 @@ async fn sign_in_failures_are_limited_and_redirects_stay_local() {
         .await;
     assert_eq!(page.status, 303);
     assert_eq!(page.location(), Some("/"), "no open redirect");
+    // The sign-in page carries a local `next` along (the serve_front fuzz
+    // target stopped on it echoing its input), escaped.
+    let page = Agent::new(&base)
+        .get("/login?next=%2Fapps%22%3E%3Cscript%3Ex%3C%2Fscript%3E")
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("<script>x"), "{}", page.body);
+    assert!(page.body.contains("&lt;script&gt;x"), "{}", page.body);
 
     // A form token from another visitor (login CSRF) is refused.
     let mut third = Agent::new(&base);

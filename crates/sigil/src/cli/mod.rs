@@ -5,7 +5,7 @@ mod bench;
 mod doctor;
 mod login;
 mod request;
-mod serve;
+pub(crate) mod serve;
 mod settings;
 mod sign;
 

@@ -393,6 +393,27 @@ pub fn app(provider: Arc<Provider>, web: Arc<Web>, metrics: Arc<Metrics>) -> Rou
         .layer(axum::middleware::from_fn_with_state(metrics, observe))
 }
 
+/// The application of [`run`] on `database` with the default settings and
+/// no background tasks (see `sigil::serve_app`).
+pub async fn app_on(database: &str, public_url: &str) -> anyhow::Result<Router> {
+    let file = FileConfig::default();
+    let store = StoreArgs {
+        database: Some(database.to_owned()),
+        ..StoreArgs::default()
+    };
+    let open = store.open(&file).await?;
+    let policy = policy_for(public_url, false, Vec::new())?;
+    let provider = Arc::new(provider(open.stores.clone(), &open, policy)?);
+    let web = Arc::new(Web::new(
+        open.sql.clone(),
+        provider.clone(),
+        public_url,
+        WebSettings::default(),
+    )?);
+    let metrics = Arc::new(Metrics::with_generation(open.sql.clone()));
+    Ok(app(provider, web, metrics))
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
