@@ -146,14 +146,44 @@ fn waiting(what: &str) -> Option<tokio::task::JoinHandle<()>> {
     }))
 }
 
+/// The request line of an HTTP request (up to its CRLF), read in as many
+/// pieces as it arrives in: a client may send `GET ` and the target in
+/// separate segments, and one read would see only the first. `None` when
+/// the peer goes away, sends more than 8 KiB without a line end, or takes
+/// more than 10 s.
+async fn request_line(stream: &mut tokio::net::TcpStream) -> Option<String> {
+    const MAX: usize = 8192;
+    let read = async {
+        let mut head = Vec::with_capacity(1024);
+        let mut chunk = [0u8; 1024];
+        loop {
+            if let Some(end) = head.windows(2).position(|w| w == b"\r\n") {
+                head.truncate(end);
+                return Some(String::from_utf8_lossy(&head).into_owned());
+            }
+            if head.len() > MAX {
+                return None;
+            }
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => head.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .ok()
+        .flatten()
+}
+
 /// Waits for one browser redirect on the loopback listener and returns its
 /// query's `oauth_verifier`.
 async fn await_callback(listener: tokio::net::TcpListener, token: &str) -> anyhow::Result<String> {
     loop {
         let (mut stream, _) = listener.accept().await?;
-        let mut buf = vec![0u8; 8192];
-        let n = stream.read(&mut buf).await?;
-        let head = String::from_utf8_lossy(buf.get(..n).unwrap_or_default()).to_string();
+        let Some(head) = request_line(&mut stream).await else {
+            continue;
+        };
         let target = head
             .lines()
             .next()
