@@ -869,6 +869,31 @@ fn read_authorization_token(reader: &mut BufReader<std::process::ChildStdout>) -
     }
 }
 
+/// A child process killed when dropped, so that a failing test leaves none
+/// behind (a running `sigil login` would hold the test's output pipe open).
+struct KilledOnDrop(std::process::Child);
+
+impl std::ops::Deref for KilledOnDrop {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KilledOnDrop {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        // A no-op once it has been waited for.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn sigil_login_by_pin_and_by_loopback_callback_then_request_with_the_profile() {
     use std::io::Write;
@@ -914,7 +939,7 @@ fn sigil_login_by_pin_and_by_loopback_callback_then_request_with_the_profile() {
         if pin {
             cmd.arg("--pin");
         }
-        cmd.spawn().unwrap()
+        KilledOnDrop(cmd.spawn().unwrap())
     };
 
     // PIN: the code is typed at the prompt.
