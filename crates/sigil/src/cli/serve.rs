@@ -96,6 +96,74 @@ fn unix_now() -> u64 {
     sigil_core::Clock::now_unix(&sigil_core::SystemClock)
 }
 
+/// `--memory-nonces`: the store, and the task that keeps its lease recorded
+/// in the database (see `MemoryNonceStore::backed_by`).
+struct MemoryNonces {
+    store: Arc<MemoryNonceStore>,
+    renewal: tokio::task::JoinHandle<()>,
+    /// The bound a previous memory-nonce server recorded, if any.
+    recorded: Option<u64>,
+}
+
+impl MemoryNonces {
+    /// Records the first lease, then keeps renewing it every half lease.
+    async fn start(
+        sql: Arc<sigil_store::SqlStore>,
+        durable: Arc<dyn NonceStore>,
+        lifetime: u64,
+        recorded: Option<u64>,
+    ) -> anyhow::Result<Self> {
+        let lease_from_now = || unix_now() + MEMORY_ONLY_AHEAD + LEASE_SECONDS;
+        let mut lease = lease_from_now().max(recorded.unwrap_or(0));
+        sql.set_memory_nonces_through(lease).await?;
+        let store = Arc::new(MemoryNonceStore::backed_by(
+            lifetime,
+            durable,
+            sql.newest_nonce_timestamp().await?,
+            lease,
+        ));
+        let renewed = store.clone();
+        let renewal = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(LEASE_SECONDS / 2));
+            loop {
+                tick.tick().await;
+                // Never lower (a clock set back): the old lease was relied on.
+                let next = lease_from_now().max(lease);
+                match sql.set_memory_nonces_through(next).await {
+                    Ok(()) => {
+                        lease = next;
+                        renewed.extend_lease(lease);
+                    }
+                    // Requests beyond the old lease are recorded durably
+                    // meanwhile (see MemoryNonceStore::backed_by).
+                    Err(err) => {
+                        tracing::warn!(error = %err, "renewing the memory nonce lease failed")
+                    }
+                }
+            }
+        });
+        Ok(Self {
+            store,
+            renewal,
+            recorded,
+        })
+    }
+
+    /// A clean stop, once every request is answered: the recorded bound
+    /// shrinks from the lease to what was really kept in memory alone.
+    async fn stop(self, sql: &sigil_store::SqlStore) {
+        self.renewal.abort();
+        let _ = self.renewal.await;
+        let through = self
+            .store
+            .highest_memory_only()
+            .max(self.recorded.unwrap_or(0));
+        if let Err(err) = sql.set_memory_nonces_through(through).await {
+            tracing::warn!(error = %err, "recording the memory nonce bound failed; the lease stands");
+        }
+    }
+}
+
 impl ServeArgs {
     /// The realms (known names, in order) and their words, from the file
     /// and the flags.
@@ -512,43 +580,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
-    let memory_store = if memory_nonces {
-        let lease =
-            (unix_now() + MEMORY_ONLY_AHEAD + LEASE_SECONDS).max(memory_through.unwrap_or(0));
-        open.sql.set_memory_nonces_through(lease).await?;
-        let memory = Arc::new(MemoryNonceStore::backed_by(
-            policy.nonce_lifetime,
+    let memory = if memory_nonces {
+        let memory = MemoryNonces::start(
+            open.sql.clone(),
             stores.nonces.clone(),
-            open.sql.newest_nonce_timestamp().await?,
-            lease,
-        ));
-        stores.nonces = memory.clone();
-        Some((memory, lease))
+            policy.nonce_lifetime,
+            memory_through,
+        )
+        .await?;
+        stores.nonces = memory.store.clone();
+        Some(memory)
     } else {
         None
     };
-    let lease_renewal = memory_store.clone().map(|(memory, mut lease)| {
-        let sql = open.sql.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(LEASE_SECONDS / 2));
-            loop {
-                tick.tick().await;
-                // Never lower (a clock set back): the old lease was relied on.
-                let next = (unix_now() + MEMORY_ONLY_AHEAD + LEASE_SECONDS).max(lease);
-                match sql.set_memory_nonces_through(next).await {
-                    Ok(()) => {
-                        lease = next;
-                        memory.extend_lease(lease);
-                    }
-                    // Requests beyond the old lease are recorded durably
-                    // meanwhile (see MemoryNonceStore::backed_by).
-                    Err(err) => {
-                        tracing::warn!(error = %err, "renewing the memory nonce lease failed")
-                    }
-                }
-            }
-        })
-    });
     let provider = Arc::new(provider(stores, &open, policy)?);
     let web = Arc::new(Web::new(
         open.sql.clone(),
@@ -559,16 +603,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     // Sweep expired nonces and temporary credentials in the background.
     let sweeper = open.sql.clone();
-    let sweeper_memory = memory_store.clone();
+    let sweeper_memory = memory.as_ref().map(|m| m.store.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            let now = sigil_core::Clock::now_unix(&sigil_core::SystemClock);
+            let now = unix_now();
             if let Err(err) = sweeper.sweep(now).await {
                 tracing::warn!(error = %err, "sweep failed");
             }
-            if let Some((memory, _)) = &sweeper_memory {
+            if let Some(memory) = &sweeper_memory {
                 let _ = memory.purge_nonces(now).await;
             }
         }
@@ -583,17 +627,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server failed")?;
-    if let (Some((memory, _)), Some(renewal)) = (&memory_store, lease_renewal) {
-        renewal.abort();
-        let _ = renewal.await;
-        // A clean stop: every request is answered, so the bound can shrink
-        // from the lease to what was really kept in memory alone.
-        let through = memory
-            .highest_memory_only()
-            .max(memory_through.unwrap_or(0));
-        if let Err(err) = open.sql.set_memory_nonces_through(through).await {
-            tracing::warn!(error = %err, "recording the memory nonce bound failed; the lease stands");
-        }
+    if let Some(memory) = memory {
+        memory.stop(&open.sql).await;
     }
     open.sql.close().await;
     Ok(())
