@@ -4,7 +4,8 @@
 # 16 connections): a bare axum route (no OAuth), `sigil serve` with nonces
 # in memory (`--memory-nonces`), `sigil serve` on its default SQLite
 # store, `sigil serve` on PostgreSQL + Redis, and Flask +
-# oauthlib under gunicorn (2 workers). Targets alternate (A B C D A B C D
+# oauthlib under gunicorn (2 workers), once with everything in memory and
+# once with the client, token and nonces in SQLite as sigil serve keeps them. Targets alternate (A B C D A B C D
 # ...) for ROUNDS rounds; the medians and ratios go into BENCHMARKS.md
 # between the bench:begin/bench:end markers, with the machine description.
 #
@@ -24,6 +25,7 @@ REDIS=${SIGIL_BENCH_REDIS_URL:-redis://127.0.0.1:6379/8}
 build_release
 PG_DB="sigil_bench_$$"
 EXTRA_CLEANUP+=('pkill -f "gunicorn.*127.0.0.1:${FLASK_PORT:-none}"'
+  'pkill -f "gunicorn.*127.0.0.1:${FLASK_SQ_PORT:-none}"'
   'psql "$PG_ADMIN" -q -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1')
 
 log "starting the five targets"
@@ -47,12 +49,22 @@ read -r PG_KEY PG_SECRET PG_TOKEN PG_TS <<< "$(credentials "$PGR_URL" --database
 
 BARE_URL=$(start bare "$BARE")
 
-FLASK_PORT=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-(cd bench && BENCH_KEY=flask-key BENCH_SECRET=flask-secret BENCH_TOKEN=flask-token BENCH_TOKEN_SECRET=flask-token-secret \
-  ../.venv/bin/gunicorn --log-level warning -w 2 -b "127.0.0.1:$FLASK_PORT" flask_provider:app > "$WORK/flask.err" 2>&1) &
-echo $! >> "$WORK/pids"
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$FLASK_PORT") 2>/dev/null && break; sleep 0.1; done
+# Flask + oauthlib under gunicorn on PORT; extra environment in "$@".
+start_flask() { # name port env...
+  local name=$1 port=$2; shift 2
+  (cd bench && env BENCH_KEY=flask-key BENCH_SECRET=flask-secret BENCH_TOKEN=flask-token \
+    BENCH_TOKEN_SECRET=flask-token-secret "$@" \
+    ../.venv/bin/gunicorn --log-level warning -w 2 -b "127.0.0.1:$port" flask_provider:app > "$WORK/$name.err" 2>&1) &
+  echo $! >> "$WORK/pids"
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+}
+free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+FLASK_PORT=$(free_port)
+start_flask flask "$FLASK_PORT"
 FLASK_URL="http://127.0.0.1:$FLASK_PORT"
+FLASK_SQ_PORT=$(free_port)
+start_flask flask-sqlite "$FLASK_SQ_PORT" BENCH_SQLITE="$WORK/flask.db"
+FLASK_SQ_URL="http://127.0.0.1:$FLASK_SQ_PORT"
 
 load() { # name url key secret token token_secret
   "$S" bench --url "$2/api/me" --consumer-key "$3" --consumer-secret "$4" --token "$5" --token-secret "$6" \
@@ -67,6 +79,7 @@ for round in $(seq "$ROUNDS"); do
   load sqlite "$SQLITE_URL" "$SQ_KEY" "$SQ_SECRET" "$SQ_TOKEN" "$SQ_TS" > "$WORK/results/sqlite-$round.json"
   load pgredis "$PGR_URL" "$PG_KEY" "$PG_SECRET" "$PG_TOKEN" "$PG_TS" > "$WORK/results/pgredis-$round.json"
   load flask "$FLASK_URL" flask-key flask-secret flask-token flask-token-secret > "$WORK/results/flask-$round.json"
+  load flask-sqlite "$FLASK_SQ_URL" flask-key flask-secret flask-token flask-token-secret > "$WORK/results/flask-sqlite-$round.json"
 done
 
 log "flow: whole dances on SQLite"
@@ -78,7 +91,7 @@ SQLITE_PID=$(cat "$WORK/sqlite.pid")
 kill "$SQLITE_PID"
 while kill -0 "$SQLITE_PID" 2>/dev/null; do sleep 0.1; done
 for _ in $(seq 5); do
-  port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  port=$(free_port)
   h=$("$S" sign --url "http://127.0.0.1:$port/api/me" --consumer-key "$SQ_KEY" --consumer-secret "$SQ_SECRET" \
         --token "$SQ_TOKEN" --token-secret "$SQ_TS")
   .venv/bin/python bench/startup.py "$port" "$h" -- "$S" serve --listen "127.0.0.1:$port" --database "$SQLITE_DB" \
@@ -91,7 +104,8 @@ import json, os, platform, statistics, subprocess, sys, datetime
 results, rounds, duration, conc = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 names = {"bare": "bare axum route (no OAuth)", "memory": "sigil serve, nonces in memory",
          "sqlite": "sigil serve, SQLite (default)",
-         "pgredis": "sigil serve, PostgreSQL + Redis", "flask": "Flask + oauthlib, gunicorn -w 2"}
+         "pgredis": "sigil serve, PostgreSQL + Redis", "flask": "Flask + oauthlib, gunicorn -w 2, in memory",
+         "flask-sqlite": "Flask + oauthlib, gunicorn -w 2, SQLite"}
 rows = {}
 for key in names:
     runs = [json.load(open(f"{results}/{key}-{r}.json")) for r in range(1, rounds + 1)]
@@ -124,9 +138,11 @@ for key, name in names.items():
     lines.append(f"| {name} | {r['rps']:.0f} | {r['rps'] / bare:.2f}x | {r['p50']:.2f} | {r['p99']:.2f} | {r['bad']} | {', '.join(map(str, r['all']))} |")
 lines += [
     "",
-    f"Against Flask + oauthlib: sigil serve {rows['memory']['rps'] / rows['flask']['rps']:.1f}x (nonces in memory), "
+    f"Against Flask + oauthlib in memory: sigil serve {rows['memory']['rps'] / rows['flask']['rps']:.1f}x (nonces in memory), "
     f"{rows['sqlite']['rps'] / rows['flask']['rps']:.1f}x (SQLite), {rows['pgredis']['rps'] / rows['flask']['rps']:.1f}x (PostgreSQL + Redis); "
-    f"the bare axum route {bare / rows['flask']['rps']:.1f}x.",
+    f"the bare axum route {bare / rows['flask']['rps']:.1f}x. "
+    f"Like for like on SQLite (both commit every nonce before answering): sigil serve "
+    f"{rows['sqlite']['rps'] / rows['flask-sqlite']['rps']:.1f}x Flask + oauthlib.",
     f"Whole three-legged dances (`sigil bench --flow`, 4 workers, SQLite, approval in the web UI): "
     f"{flow['dances_per_second']:.1f} dances/s, p50 {flow['latency_ms']['p50']:.1f} ms per dance.",
     f"Start-up of `sigil serve` on the existing SQLite file, from spawn to the first accepted signed request "

@@ -4,9 +4,11 @@
 //!
 //! Single use is atomic in the database: approving is a conditional
 //! `UPDATE ... RETURNING`, consuming a conditional `DELETE ... RETURNING`,
-//! recording nonces a multi-row `INSERT ... ON CONFLICT DO UPDATE ... WHERE
-//! expired ... RETURNING` whose returned rows say which were fresh (one
-//! writer groups concurrent requests: see `nonce_writer.rs`).
+//! recording a nonce an `INSERT ... ON CONFLICT DO UPDATE ... WHERE
+//! expired` that says whether it was fresh. One writer groups concurrent
+//! nonces into one transaction: on a SQLite file a thread with a rusqlite
+//! connection of its own, elsewhere a task on the pool (see
+//! `nonce_writer.rs`).
 //!
 //! Every change or removal of a client or token also raises a shared
 //! counter (`sigil_generation`) in the same transaction, so caches in this
@@ -236,8 +238,12 @@ impl SqlStore {
             .await
             .map_err(db_err)?;
         let nonce_hold = Arc::new(NonceHold::new(0));
+        let nonces = match sqlite_file(&url, backend)? {
+            Some(path) => NonceWriter::start_sqlite_file(&path, nonce_hold.clone())?,
+            None => NonceWriter::start(pool.clone(), nonce_hold.clone()),
+        };
         let store = Self {
-            nonces: NonceWriter::start(pool.clone(), nonce_hold.clone()),
+            nonces,
             nonce_hold,
             pool,
             backend,
@@ -316,8 +322,10 @@ impl SqlStore {
         self.backend
     }
 
-    /// Closes the pool (waits for connections in use).
+    /// Stops the nonce writer and closes the pool (waits for connections in
+    /// use).
     pub async fn close(&self) {
+        self.nonces.close().await;
         self.pool.close().await;
     }
 
@@ -865,6 +873,21 @@ fn split_statements(sql: &str) -> Vec<String> {
         })
         .filter(|s| !s.trim().is_empty())
         .collect()
+}
+
+/// The file behind a SQLite URL; `None` for PostgreSQL and for an
+/// in-memory SQLite database (which only the pool's connection can see).
+fn sqlite_file(url: &str, backend: Backend) -> Result<Option<std::path::PathBuf>, StoreError> {
+    if backend != Backend::Sqlite {
+        return Ok(None);
+    }
+    let options: sqlx::sqlite::SqliteConnectOptions = url.parse().map_err(db_err)?;
+    let path = options.get_filename();
+    let in_memory = path.as_os_str().is_empty()
+        || path
+            .to_str()
+            .is_some_and(|p| p.contains(":memory:") || p.starts_with("file:"));
+    Ok((!in_memory).then(|| path.to_owned()))
 }
 
 fn unix_now() -> u64 {
