@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use sigil_server::{Client, MemoryStore, Stores};
+use sigil_server::{Client, MemoryStore, NonceKey, NonceStore, StoreError, Stores};
 use sigil_store::{RedisStore, Sealer, SqlOptions, SqlStore};
 
 /// Whether the service tests are on (./test.sh sets SIGIL_SERVICE_TESTS=1).
@@ -63,11 +63,37 @@ impl Backend {
         tokio::time::timeout(std::time::Duration::from_secs(10), sql.close())
             .await
             .unwrap_or_else(|_| panic!("{}: close did not finish", self.name));
+        // A closed store answers no nonce and records none.
+        let late = NonceKey {
+            client_key: "c1".into(),
+            token: None,
+            timestamp: 1_000,
+            nonce: "after-close".into(),
+        };
+        let sql_nonces = self.redis.is_none();
+        if sql_nonces {
+            let refused = sql.check_and_record(&late, 1_000, 1_600).await;
+            assert!(
+                matches!(refused, Err(StoreError::Unavailable(_))),
+                "{}: a closed store answered {refused:?}",
+                self.name
+            );
+        }
         let reopened = Arc::new(
             SqlStore::connect(&self.url(), self.options())
                 .await
                 .expect("reopen"),
         );
+        if sql_nonces {
+            assert!(
+                reopened
+                    .check_and_record(&late, 1_000, 1_600)
+                    .await
+                    .unwrap(),
+                "{}: the closed store recorded a nonce",
+                self.name
+            );
+        }
         self.stores.clients = reopened.clone();
         self.stores.tokens = reopened.clone();
         if self.redis.is_none() {
