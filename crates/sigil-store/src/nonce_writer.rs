@@ -14,7 +14,7 @@
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -71,14 +71,27 @@ impl NonceWriter {
 
     /// Starts the writer thread on the SQLite file at `path` (the schema is
     /// the pool's: statements are prepared at the first batch, after the
-    /// migrations).
-    pub(crate) fn start_sqlite_file(path: &Path, hold: Arc<NonceHold>) -> Result<Self, StoreError> {
-        let conn = open_sqlite(path).map_err(sqlite_err)?;
+    /// migrations). The connection is opened on that thread (opening can
+    /// wait for a lock), and its failure returned here.
+    pub(crate) async fn start_sqlite_file(
+        path: PathBuf,
+        hold: Arc<NonceHold>,
+    ) -> Result<Self, StoreError> {
         let (queue, waiting) = mpsc::channel(QUEUE);
+        let (opened, open_result) = oneshot::channel();
         std::thread::Builder::new()
             .name("sigil-nonces".into())
-            .spawn(move || run_sqlite(conn, &hold, waiting))
+            .spawn(move || match open_sqlite(&path) {
+                Ok(conn) => {
+                    let _ = opened.send(Ok(()));
+                    run_sqlite(conn, &path, &hold, waiting);
+                }
+                Err(err) => {
+                    let _ = opened.send(Err(sqlite_err(err)));
+                }
+            })
             .map_err(|e| StoreError::Unavailable(format!("starting the nonce writer: {e}")))?;
+        open_result.await.map_err(|_| stopped())??;
         Ok(Self { queue })
     }
 
@@ -136,7 +149,12 @@ fn open_sqlite(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-fn run_sqlite(mut conn: Connection, hold: &NonceHold, mut waiting: mpsc::Receiver<Job>) {
+fn run_sqlite(
+    mut conn: Connection,
+    path: &Path,
+    hold: &NonceHold,
+    mut waiting: mpsc::Receiver<Job>,
+) {
     let mut batch = Vec::with_capacity(MAX_SQLITE_BATCH);
     let mut next_sweep = 0;
     while let Some(first) = waiting.blocking_recv() {
@@ -157,6 +175,9 @@ fn run_sqlite(mut conn: Connection, hold: &NonceHold, mut waiting: mpsc::Receive
         }
         if !batch.is_empty() {
             let written = record_sqlite_batch(&mut conn, &batch, hold, &mut next_sweep);
+            if written.is_err() {
+                recover(&mut conn, path);
+            }
             answer(&mut batch, written.map_err(sqlite_err));
         }
         if let Some(ack) = close {
@@ -164,6 +185,20 @@ fn run_sqlite(mut conn: Connection, hold: &NonceHold, mut waiting: mpsc::Receive
             let _ = ack.send(());
             return;
         }
+    }
+}
+
+/// After a failed batch: the transaction was rolled back when it was
+/// dropped, unless that failed too; a connection still inside a
+/// transaction would hold the write lock for good, so it is rolled back
+/// again or replaced (if reopening fails, the next batch tries again).
+fn recover(conn: &mut Connection, path: &Path) {
+    if conn.is_autocommit() || conn.execute_batch("ROLLBACK").is_ok() {
+        return;
+    }
+    match open_sqlite(path) {
+        Ok(fresh) => *conn = fresh,
+        Err(err) => tracing::warn!(error = %err, "reopening the nonce database failed"),
     }
 }
 
@@ -213,7 +248,14 @@ fn record_sqlite_batch(
              ON CONFLICT (ts, client_key, token, nonce) DO UPDATE SET expires_at = excluded.expires_at \
              WHERE nonces.expires_at <= ?6",
         )?;
+        let mut written = HashSet::with_capacity(batch.len());
         for p in batch {
+            // A key already written by this batch is a replay even if it
+            // expires at once (a zero lifetime), as the pool writer has it.
+            if written.contains(&p.key) {
+                fresh.push(false);
+                continue;
+            }
             let changed = insert.execute(params![
                 to_i64(p.key.timestamp),
                 p.key.client_key,
@@ -222,6 +264,9 @@ fn record_sqlite_batch(
                 to_i64(p.expires_at),
                 to_i64(p.now),
             ])?;
+            if changed == 1 {
+                written.insert(&p.key);
+            }
             fresh.push(changed == 1);
         }
     }

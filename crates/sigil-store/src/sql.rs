@@ -239,7 +239,7 @@ impl SqlStore {
             .map_err(db_err)?;
         let nonce_hold = Arc::new(NonceHold::new(0));
         let nonces = match sqlite_file(&url, backend)? {
-            Some(path) => NonceWriter::start_sqlite_file(&path, nonce_hold.clone())?,
+            Some(path) => NonceWriter::start_sqlite_file(path, nonce_hold.clone()).await?,
             None => NonceWriter::start(pool.clone(), nonce_hold.clone()),
         };
         let store = Self {
@@ -875,10 +875,22 @@ fn split_statements(sql: &str) -> Vec<String> {
         .collect()
 }
 
-/// The file behind a SQLite URL; `None` for PostgreSQL and for an
-/// in-memory SQLite database (which only the pool's connection can see).
+/// The file behind a SQLite URL, when the nonce writer thread may open it
+/// on its own; `None` for PostgreSQL, for an in-memory database (which
+/// only the pool's connections can see), and for a URL with options other
+/// than `mode=rw`/`rwc` (read-only, immutable, another VFS: the writer
+/// would not open the file the way the pool does), which keep the pool
+/// writer.
 fn sqlite_file(url: &str, backend: Backend) -> Result<Option<std::path::PathBuf>, StoreError> {
     if backend != Backend::Sqlite {
+        return Ok(None);
+    }
+    let plain_options = url.split_once('?').is_none_or(|(_, query)| {
+        query
+            .split('&')
+            .all(|option| matches!(option, "mode=rw" | "mode=rwc"))
+    });
+    if !plain_options {
         return Ok(None);
     }
     let options: sqlx::sqlite::SqliteConnectOptions = url.parse().map_err(db_err)?;
@@ -1117,6 +1129,29 @@ impl PasswordVerifier for SqlStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_nonce_thread_opens_plain_sqlite_files_only() {
+        let file = |url| sqlite_file(url, Backend::Sqlite).unwrap();
+        assert_eq!(file("sqlite://a.db?mode=rwc"), Some("a.db".into()));
+        assert_eq!(file("sqlite:///tmp/x/a.db"), Some("/tmp/x/a.db".into()));
+        assert_eq!(file("sqlite://a.db?mode=rw"), Some("a.db".into()));
+        for pool_only in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite://?mode=memory",
+            "sqlite://a.db?mode=memory",
+            "sqlite://a.db?mode=ro",
+            "sqlite://a.db?immutable=true",
+            "sqlite://a.db?mode=rwc&vfs=unix-dotfile",
+        ] {
+            assert_eq!(file(pool_only), None, "{pool_only}");
+        }
+        assert_eq!(
+            sqlite_file("postgres://h/db", Backend::Postgres).unwrap(),
+            None
+        );
+    }
 
     #[test]
     fn sqlite_only_text_is_unwrapped_for_sqlite_alone() {
