@@ -24,7 +24,10 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::sql::{NonceHold, db_err, raise_hold, sweep_expired, to_i64};
+use crate::sql::{
+    DELETE_EXPIRED_NONCES, DELETE_EXPIRED_OTHERS, NonceHold, db_err, raise_hold, sweep_expired,
+    to_i64,
+};
 
 /// Most nonces per statement on the pool writer (each distinct size is one
 /// prepared statement per connection, and sqlx keeps 100 of them).
@@ -292,17 +295,14 @@ fn longest_hold(batch: &[Pending]) -> i64 {
         .unwrap_or(0)
 }
 
-/// `sql::sweep_expired` on the writer's connection.
+/// `sql::sweep_expired` on the writer's connection, with its statements.
 fn sweep_sqlite(conn: &mut Connection, now: u64, hold: i64) -> rusqlite::Result<usize> {
     let now = to_i64(now);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut deleted = tx
-        .prepare_cached("DELETE FROM nonces WHERE ts <= ?1 AND expires_at <= ?2")?
+        .prepare_cached(DELETE_EXPIRED_NONCES)?
         .execute([now.saturating_sub(hold), now])?;
-    for statement in [
-        "DELETE FROM temporary_credentials WHERE expires_at <= ?1",
-        "DELETE FROM web_sessions WHERE expires_at <= ?1",
-    ] {
+    for statement in DELETE_EXPIRED_OTHERS {
         deleted += tx.prepare_cached(statement)?.execute([now])?;
     }
     tx.commit()?;

@@ -780,21 +780,31 @@ pub(crate) async fn raise_hold(
     Ok(())
 }
 
+/// A sweep's delete of expired nonces: `$1` is now minus the hold (see
+/// [`NonceHold`]), `$2` now. `$N` is a parameter to SQLite as well, so the
+/// nonce writer thread runs the same text through rusqlite.
+pub(crate) const DELETE_EXPIRED_NONCES: &str =
+    "DELETE FROM nonces WHERE ts <= $1 AND expires_at <= $2";
+
+/// A sweep's other deletes, each with `$1` now.
+pub(crate) const DELETE_EXPIRED_OTHERS: [&str; 2] = [
+    "DELETE FROM temporary_credentials WHERE expires_at <= $1",
+    "DELETE FROM web_sessions WHERE expires_at <= $1",
+];
+
 /// Deletes expired nonces (see [`NonceHold`]).
 async fn delete_expired_nonces(
     conn: &mut sqlx::AnyConnection,
     now: u64,
     hold: i64,
 ) -> Result<u64, StoreError> {
-    Ok(
-        sqlx::query("DELETE FROM nonces WHERE ts <= $1 AND expires_at <= $2")
-            .bind(to_i64(now).saturating_sub(hold))
-            .bind(to_i64(now))
-            .execute(conn)
-            .await
-            .map_err(db_err)?
-            .rows_affected(),
-    )
+    Ok(sqlx::query(DELETE_EXPIRED_NONCES)
+        .bind(to_i64(now).saturating_sub(hold))
+        .bind(to_i64(now))
+        .execute(conn)
+        .await
+        .map_err(db_err)?
+        .rows_affected())
 }
 
 /// Deletes expired nonces (see [`NonceHold`]), temporary credentials and
@@ -805,10 +815,7 @@ pub(crate) async fn sweep_expired(
     hold: i64,
 ) -> Result<u64, StoreError> {
     let mut deleted = delete_expired_nonces(conn, now, hold).await?;
-    for statement in [
-        "DELETE FROM temporary_credentials WHERE expires_at <= $1",
-        "DELETE FROM web_sessions WHERE expires_at <= $1",
-    ] {
+    for statement in DELETE_EXPIRED_OTHERS {
         deleted += sqlx::query(statement)
             .bind(to_i64(now))
             .execute(&mut *conn)
