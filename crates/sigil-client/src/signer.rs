@@ -6,8 +6,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use sigil_core::{
-    Clock, OAuthParams, Request, RsaPrivateKey, Secret, SignatureMethod, SigningKey, SystemClock,
-    body_hash, generate_nonce, is_form_content_type, sign,
+    Clock, HmacKey, OAuthParams, Request, RsaPrivateKey, Secret, SignatureMethod, SigningKey,
+    SystemClock, body_hash, generate_nonce, is_form_content_type, sign,
 };
 
 use crate::error::ClientError;
@@ -124,6 +124,10 @@ pub struct Signer {
     version: bool,
     extra: Vec<(String, String)>,
     clock: Arc<dyn Clock>,
+    /// The HMAC key of `consumer` and `token` made ready for `method`, when
+    /// that is an HMAC method: each signature then hashes only its base
+    /// string.
+    prepared: Option<HmacKey>,
 }
 
 impl fmt::Debug for Signer {
@@ -156,24 +160,35 @@ impl Signer {
             version: true,
             extra: Vec::new(),
             clock: Arc::new(SystemClock),
+            prepared: None,
         }
+        .prepared()
     }
 
     /// With token credentials.
     pub fn token(mut self, token: Token) -> Self {
         self.token = Some(token);
-        self
+        self.prepared()
     }
 
     /// Without token credentials.
     pub fn without_token(mut self) -> Self {
         self.token = None;
-        self
+        self.prepared()
     }
 
     /// With a signature method.
     pub fn method(mut self, method: SignatureMethod) -> Self {
         self.method = method;
+        self.prepared()
+    }
+
+    /// Prepares the HMAC key again after the credentials or the method
+    /// changed (none for PLAINTEXT, RSA, or a consumer without a secret).
+    fn prepared(mut self) -> Self {
+        self.prepared = self.consumer.secret.as_ref().and_then(|secret| {
+            HmacKey::new(self.method, secret, self.token.as_ref().map(|t| &t.secret)).ok()
+        });
         self
     }
 
@@ -295,7 +310,9 @@ impl Signer {
             body,
         };
         let empty = Secret::default();
-        let key = if self.method.is_rsa() {
+        let key = if let Some(prepared) = &self.prepared {
+            SigningKey::Hmac(prepared)
+        } else if self.method.is_rsa() {
             SigningKey::Rsa(
                 self.consumer
                     .rsa_key

@@ -62,6 +62,39 @@ pub(crate) fn encode(input: &[u8]) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// Appends the standard base64 of `input` percent-encoded (RFC 5849 §3.6)
+/// as it travels in a header: `+`, `/` and `=` escaped.
+pub(crate) fn encode_percent_into(out: &mut String, input: &[u8]) {
+    let mut put = |symbol: u8| match symbol {
+        b'+' => out.push_str("%2B"),
+        b'/' => out.push_str("%2F"),
+        b'=' => out.push_str("%3D"),
+        other => out.push(char::from(other)),
+    };
+    let (triples, rest) = input.as_chunks::<3>();
+    for &[a, b, c] in triples {
+        let n = u32::from(a) << 16 | u32::from(b) << 8 | u32::from(c);
+        for shift in [18, 12, 6, 0] {
+            put(symbol(n >> shift));
+        }
+    }
+    match *rest {
+        [a] => {
+            let n = u32::from(a) << 16;
+            for s in [symbol(n >> 18), symbol(n >> 12), b'=', b'='] {
+                put(s);
+            }
+        }
+        [a, b] => {
+            let n = u32::from(a) << 16 | u32::from(b) << 8;
+            for s in [symbol(n >> 18), symbol(n >> 12), symbol(n >> 6), b'='] {
+                put(s);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Decodes standard base64 into `out`, strictly: a length that is a multiple
 /// of four, padding exactly where the length needs it, zero trailing bits.
 /// `None` when `input` is not such base64 or does not fit in `out`.
@@ -127,6 +160,10 @@ mod tests {
             let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + len * 11) as u8).collect();
             assert_eq!(encode(&bytes), STANDARD.encode(&bytes));
             agrees(encode(&bytes).as_bytes());
+            let mut escaped = String::from("x");
+            encode_percent_into(&mut escaped, &bytes);
+            let expected = crate::encoding::encode(&STANDARD.encode(&bytes)).into_owned();
+            assert_eq!(escaped, format!("x{expected}"));
         }
     }
 

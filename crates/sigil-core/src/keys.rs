@@ -123,6 +123,9 @@ pub enum SigningKey<'a> {
     },
     /// The consumer's RSA private key, for RSA-SHA*.
     Rsa(&'a RsaPrivateKey),
+    /// The shared secrets made ready once for one HMAC method (signs
+    /// only with that method).
+    Hmac(&'a crate::signature::HmacKey),
 }
 
 /// What a request's signature is checked against.

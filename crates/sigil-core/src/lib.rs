@@ -5,6 +5,9 @@
 //! RSA-SHA1/256/512, PLAINTEXT), the Authorization header, and the OAuth
 //! Body Hash extension. No I/O, no async, no HTTP framework: client
 //! ([`sign`]) and server ([`ParsedRequest::verify`]) share every rule here.
+//! A client that signs many requests with the same credentials prepares
+//! its key once ([`HmacKey`]) and can build only the header
+//! ([`sign_authorization_header`]).
 //!
 //! Sign a request, then verify it as a server would:
 //!
@@ -62,9 +65,12 @@ pub use method::{DigestAlgorithm, SignatureMethod};
 pub use nonce::{Clock, FixedClock, RandomError, SystemClock, generate_nonce, random_hex};
 pub use params::{AuthorizationHeader, Limits, OAuthParams, is_oauth_scheme};
 pub use request::{
-    Param, ParamLocation, ParsedRequest, Request, Signed, is_form_content_type, sign, verify,
+    Param, ParamLocation, ParsedRequest, Request, Signed, is_form_content_type, sign,
+    sign_authorization_header, verify,
 };
-pub use signature::{body_hash, hmac_raw, shared_key, sign_base_string, verify_base_string};
+pub use signature::{
+    HmacKey, body_hash, hmac_raw, shared_key, sign_base_string, verify_base_string,
+};
 pub use uri::BaseUri;
 
 /// Any error of [`verify`]: the request could not be read, or did not verify.

@@ -8,6 +8,7 @@ use crate::encoding::{
 };
 use crate::error::ParseError;
 use crate::method::SignatureMethod;
+use crate::signature::Signature;
 
 /// Bounds on what a parser reads. Everything from the network is bounded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -668,10 +669,38 @@ impl<'a> AuthorizationHeader<'a> {
 
 /// [`AuthorizationHeader::render`] over borrowed parts.
 pub(crate) fn render_header(realm: Option<&str>, params: &OAuthParams<'_>) -> String {
+    render_header_encoded(realm, params, &EncodedSlots::default(), None)
+}
+
+/// [`render_header`] with the encodings of standard values already worked
+/// out where `encoded` has them, and `signature`, when given, in place of
+/// the one in `params` (the signer has both at hand).
+pub(crate) fn render_header_encoded(
+    realm: Option<&str>,
+    params: &OAuthParams<'_>,
+    encoded: &EncodedSlots<'_>,
+    signature: Option<&Signature>,
+) -> String {
+    // The order of `OAuthParams::iter`.
+    const ORDER: [Std; 9] = [
+        Std::ConsumerKey,
+        Std::Token,
+        Std::SignatureMethod,
+        Std::Timestamp,
+        Std::Nonce,
+        Std::Version,
+        Std::Callback,
+        Std::Verifier,
+        Std::BodyHash,
+    ];
     // Room for every name and value plus the usual escapes, so that the
     // common header is written without growing.
     let mut capacity = 8 + realm.map_or(0, |r| r.len() + 12);
     params.for_each(|name, value| capacity += name.len() + value.len() + value.len() / 4 + 8);
+    if signature.is_some() {
+        // SHA-512's MAC, in base64 with escapes to spare.
+        capacity += 128;
+    }
     let mut out = String::with_capacity(capacity);
     out.push_str("OAuth ");
     let mut first = true;
@@ -686,7 +715,7 @@ pub(crate) fn render_header(realm: Option<&str>, params: &OAuthParams<'_>) -> St
         out.push('"');
         first = false;
     }
-    let mut param = |name: &str, name_unreserved: bool, value: &str| {
+    let mut param = |name: &str, name_unreserved: bool, value: &str, value_encoded: bool| {
         if !first {
             out.push_str(", ");
         }
@@ -697,16 +726,33 @@ pub(crate) fn render_header(realm: Option<&str>, params: &OAuthParams<'_>) -> St
             encode_into(&mut out, name);
         }
         out.push_str("=\"");
-        encode_into(&mut out, value);
+        if value_encoded {
+            out.push_str(value);
+        } else {
+            encode_into(&mut out, value);
+        }
         out.push('"');
     };
     // The standard names are unreserved; extras are encoded.
-    params.for_each_signed(|name, value| param(name, true, value));
-    for (name, value) in &params.extras {
-        param(name, false, value);
+    for std in ORDER {
+        match (encoded.get(std as usize), params.std_value(std)) {
+            (Some(Some(known)), Some(_)) => param(std.name(), true, &known.text, true),
+            (_, Some(value)) => param(std.name(), true, value, false),
+            (_, None) => {}
+        }
     }
-    if let Some(signature) = &params.signature {
-        param("oauth_signature", true, signature);
+    for (name, value) in &params.extras {
+        param(name, false, value, false);
+    }
+    match (signature, &params.signature) {
+        (Some(computed), _) => {
+            out.push_str(if first { "" } else { ", " });
+            out.push_str("oauth_signature=\"");
+            computed.encode_into(&mut out);
+            out.push('"');
+        }
+        (None, Some(signature)) => param("oauth_signature", true, signature, false),
+        (None, None) => {}
     }
     out
 }

@@ -13,9 +13,9 @@ use crate::keys::{SigningKey, VerifyingKey};
 use crate::method::SignatureMethod;
 use crate::params::{
     AuthorizationHeader, EncodedSlots, Field, Limits, OAuthParams, Std, is_oauth_scheme,
-    render_header,
+    render_header, render_header_encoded,
 };
-use crate::signature::{body_hash_matches, sign_base_string, verify_base_bytes};
+use crate::signature::{body_hash_matches, compute_signature, verify_base_bytes};
 use crate::uri::BaseUri;
 
 /// An HTTP request as far as OAuth is concerned: nothing is owned, nothing is
@@ -660,36 +660,104 @@ pub fn sign<'a>(
     oauth: &'a OAuthParams<'_>,
     key: &SigningKey<'_>,
 ) -> Result<Signed<'a>, SignError> {
-    let unsigned = Request {
-        authorization: None,
-        ..*request
-    };
-    let mut parsed = ParsedRequest::parse(
-        &unsigned,
-        &Limits {
-            max_header_len: usize::MAX,
-            max_params: usize::MAX,
-            max_body_len: usize::MAX,
-        },
-    )?;
-    let method = oauth
-        .signature_method
-        .ok_or(SignError::Parse(ParseError::UnsupportedSignatureMethod))?;
-    if oauth.body_hash.is_some() && parsed.form_body {
-        return Err(SignError::BodyHashWithFormBody);
-    }
-    parsed.oauth.merge_unsigned(oauth)?;
-    oauth.for_each(|_, value| parsed.input_len += value.len() + 24);
-    parsed.oauth.signature = None;
-    // PLAINTEXT signs nothing, but the base string is still worth showing.
-    let base_string = parsed.base_string();
-    let signature = sign_base_string(method, &base_string, key)?;
-    let mut signed_oauth = parsed.oauth;
-    signed_oauth.signature = Some(Cow::Owned(signature));
-    Ok(Signed {
-        oauth: signed_oauth,
-        base_string,
+    ParsedRequest::signing(request, oauth, |parsed, method| {
+        // PLAINTEXT signs nothing, but the base string is still worth showing.
+        let base_string = parsed.base_string();
+        let signature = compute_signature(method, base_string.as_bytes(), key)?;
+        let mut oauth = std::mem::take(&mut parsed.oauth);
+        oauth.signature = Some(Cow::Owned(signature.into_text()));
+        Ok(Signed { oauth, base_string })
     })
+}
+
+/// Signs a request as [`sign`] does and returns only its `Authorization`
+/// header value, the same as `sign(..)?.authorization_header(realm)`: the
+/// base string stays in a stack buffer instead of becoming a `String`.
+///
+/// ```
+/// use std::borrow::Cow;
+/// use sigil_core::*;
+/// let cs = Secret::new("kd94hf93k423kf44");
+/// let ts = Secret::new("pfkkdhi9sl3r4s00");
+/// let key = HmacKey::new(SignatureMethod::HmacSha1, &cs, Some(&ts))?;
+/// let oauth = OAuthParams {
+///     consumer_key: Some(Cow::Borrowed("dpf43f3p2l4k3l03")),
+///     token: Some(Cow::Borrowed("nnch734d00sl2jdk")),
+///     signature_method: Some(SignatureMethod::HmacSha1),
+///     timestamp: Some(Cow::Borrowed("137131202")),
+///     nonce: Some(Cow::Borrowed("chapoH")),
+///     ..OAuthParams::default()
+/// };
+/// let request = Request::new("GET", "http://photos.example.net/photos?file=vacation.jpg&size=original");
+/// let header = sign_authorization_header(&request, &oauth, &SigningKey::Hmac(&key), Some("Photos"))?;
+/// assert!(header.starts_with(r#"OAuth realm="Photos", oauth_consumer_key="dpf43f3p2l4k3l03""#));
+/// assert!(header.ends_with(r#"oauth_signature="MdpQcU8iPSUjWoN%2FUDMsK2sui9I%3D""#));
+/// # Ok::<(), SignError>(())
+/// ```
+pub fn sign_authorization_header(
+    request: &Request<'_>,
+    oauth: &OAuthParams<'_>,
+    key: &SigningKey<'_>,
+    realm: Option<&str>,
+) -> Result<String, SignError> {
+    ParsedRequest::signing(request, oauth, |parsed, method| {
+        let mut base = BaseBuf::new();
+        if method != SignatureMethod::Plaintext {
+            parsed.write_base_string(&mut base);
+        }
+        let signature = compute_signature(method, base.finish(), key)?;
+        Ok(render_header_encoded(
+            realm,
+            &parsed.oauth,
+            &parsed.encoded,
+            Some(&signature),
+        ))
+    })
+}
+
+impl<'a> ParsedRequest<'a> {
+    /// Runs `then` on what signing starts from: the request's query and
+    /// form-body parameters collected exactly as a server will (no limits:
+    /// the caller built the request), with `oauth` merged in, and its
+    /// method. (A continuation, not a return value: the request is large
+    /// and stays where it was built.)
+    fn signing<'o: 'a, R>(
+        request: &Request<'a>,
+        oauth: &'a OAuthParams<'o>,
+        then: impl FnOnce(&mut Self, SignatureMethod) -> Result<R, SignError>,
+    ) -> Result<R, SignError> {
+        let unsigned = Request {
+            authorization: None,
+            ..*request
+        };
+        let mut parsed = ParsedRequest::parse(
+            &unsigned,
+            &Limits {
+                max_header_len: usize::MAX,
+                max_params: usize::MAX,
+                max_body_len: usize::MAX,
+            },
+        )?;
+        let method = oauth
+            .signature_method
+            .ok_or(SignError::Parse(ParseError::UnsupportedSignatureMethod))?;
+        if oauth.body_hash.is_some() && parsed.form_body {
+            return Err(SignError::BodyHashWithFormBody);
+        }
+        parsed.oauth.merge_unsigned(oauth)?;
+        oauth.for_each(|_, value| parsed.input_len += value.len() + 24);
+        parsed.oauth.signature = None;
+        // Each value's encoding is worked out once, here, for the base
+        // string and the header both.
+        for std in Std::SORTED {
+            if let (Some(slot @ None), Some(value)) =
+                (parsed.encoded.get_mut(std as usize), oauth.std_value(std))
+            {
+                *slot = Some(Encoded::of(value));
+            }
+        }
+        then(&mut parsed, method)
+    }
 }
 
 /// Parses and verifies a request in one step (for a server that already

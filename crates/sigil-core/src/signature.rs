@@ -52,23 +52,69 @@ fn with_shared_key<R>(
     f(shared_key(consumer_secret, token_secret).as_bytes())
 }
 
-/// The HMAC of `message` under `key`, base64-encoded.
-fn hmac_base64(digest: DigestAlgorithm, key: &[u8], message: &[u8]) -> String {
-    fn run<M: Mac + KeyInit>(key: &[u8], message: &[u8]) -> String {
+/// The HMAC of `message` under `key`.
+fn hmac_mac(digest: DigestAlgorithm, key: &[u8], message: &[u8]) -> Signature {
+    fn run<M: Mac + KeyInit>(key: &[u8], message: &[u8]) -> Signature {
         // HMAC accepts keys of any length, so this cannot fail; an empty MAC
         // would never verify anyway.
         match <M as KeyInit>::new_from_slice(key) {
             Ok(mut mac) => {
                 mac.update(message);
-                crate::b64::encode(&mac.finalize().into_bytes())
+                Signature::mac(&mac.finalize().into_bytes())
             }
-            Err(_) => String::new(),
+            Err(_) => Signature::Text(String::new()),
         }
     }
     match digest {
         DigestAlgorithm::Sha1 => run::<hmac::Hmac<Sha1>>(key, message),
         DigestAlgorithm::Sha256 => run::<hmac::Hmac<Sha256>>(key, message),
         DigestAlgorithm::Sha512 => run::<hmac::Hmac<Sha512>>(key, message),
+    }
+}
+
+/// A signature as computed: an HMAC's raw bytes (base64-encoded where it
+/// is written, so the header needs no `String` of it), or finished text
+/// (PLAINTEXT's key, RSA's base64).
+pub(crate) enum Signature {
+    /// The MAC (20 to 64 bytes).
+    Mac {
+        /// Room for the longest MAC, SHA-512's.
+        bytes: [u8; 64],
+        /// How much of it is the MAC.
+        len: usize,
+    },
+    /// The value of `oauth_signature`, decoded.
+    Text(String),
+}
+
+impl Signature {
+    fn mac(mac: &[u8]) -> Self {
+        let mut bytes = [0u8; 64];
+        let len = mac.len().min(64);
+        if let (Some(dst), Some(src)) = (bytes.get_mut(..len), mac.get(..len)) {
+            dst.copy_from_slice(src);
+        }
+        Signature::Mac { bytes, len }
+    }
+
+    /// The value of `oauth_signature`, decoded.
+    pub(crate) fn into_text(self) -> String {
+        match self {
+            Signature::Mac { bytes, len } => {
+                crate::b64::encode(bytes.get(..len).unwrap_or_default())
+            }
+            Signature::Text(text) => text,
+        }
+    }
+
+    /// Appends the value as it travels: percent-encoded.
+    pub(crate) fn encode_into(&self, out: &mut String) {
+        match self {
+            Signature::Mac { bytes, len } => {
+                crate::b64::encode_percent_into(out, bytes.get(..*len).unwrap_or_default());
+            }
+            Signature::Text(text) => crate::encoding::encode_into(out, text),
+        }
     }
 }
 
@@ -126,6 +172,94 @@ fn rsa_verify(digest: DigestAlgorithm, key: &RsaPublicKey, message: &[u8], sig: 
     }
 }
 
+/// An HMAC signing key made ready once, for signing many requests with the
+/// same credentials: the hash states after the key's inner and outer pads
+/// (RFC 2104), so each signature hashes only its base string. `Debug`
+/// shows the method, never the key.
+///
+/// ```
+/// use std::borrow::Cow;
+/// use sigil_core::{HmacKey, OAuthParams, Request, Secret, SignatureMethod, SigningKey, sign};
+/// let cs = Secret::new("kd94hf93k423kf44");
+/// let ts = Secret::new("pfkkdhi9sl3r4s00");
+/// let key = HmacKey::new(SignatureMethod::HmacSha1, &cs, Some(&ts)).unwrap();
+/// let oauth = OAuthParams {
+///     consumer_key: Some(Cow::Borrowed("dpf43f3p2l4k3l03")),
+///     token: Some(Cow::Borrowed("nnch734d00sl2jdk")),
+///     signature_method: Some(SignatureMethod::HmacSha1),
+///     timestamp: Some(Cow::Borrowed("137131202")),
+///     nonce: Some(Cow::Borrowed("chapoH")),
+///     ..OAuthParams::default()
+/// };
+/// let request = Request::new("GET", "http://photos.example.net/photos?file=vacation.jpg&size=original");
+/// let signed = sign(&request, &oauth, &SigningKey::Hmac(&key)).unwrap();
+/// assert_eq!(signed.signature(), "MdpQcU8iPSUjWoN/UDMsK2sui9I=");
+/// ```
+#[derive(Clone)]
+pub struct HmacKey {
+    method: SignatureMethod,
+    mac: KeyedMac,
+}
+
+#[derive(Clone)]
+enum KeyedMac {
+    Sha1(hmac::Hmac<Sha1>),
+    Sha256(hmac::Hmac<Sha256>),
+    Sha512(hmac::Hmac<Sha512>),
+}
+
+impl HmacKey {
+    /// Prepares the key of [`shared_key`] for `method`, which must be one
+    /// of the HMAC methods.
+    pub fn new(
+        method: SignatureMethod,
+        consumer_secret: &Secret,
+        token_secret: Option<&Secret>,
+    ) -> Result<Self, SignError> {
+        fn keyed<M: KeyInit>(key: &[u8]) -> Result<M, SignError> {
+            // HMAC takes keys of any length; the error cannot happen.
+            <M as KeyInit>::new_from_slice(key).map_err(|_| SignError::KeyMismatch)
+        }
+        let digest = match method {
+            SignatureMethod::HmacSha1
+            | SignatureMethod::HmacSha256
+            | SignatureMethod::HmacSha512 => method.digest().ok_or(SignError::KeyMismatch)?,
+            _ => return Err(SignError::KeyMismatch),
+        };
+        let mac = with_shared_key(consumer_secret, token_secret, |key| match digest {
+            DigestAlgorithm::Sha1 => keyed(key).map(KeyedMac::Sha1),
+            DigestAlgorithm::Sha256 => keyed(key).map(KeyedMac::Sha256),
+            DigestAlgorithm::Sha512 => keyed(key).map(KeyedMac::Sha512),
+        })?;
+        Ok(Self { method, mac })
+    }
+
+    /// The signature method this key signs with.
+    pub fn method(&self) -> SignatureMethod {
+        self.method
+    }
+
+    /// The HMAC of `message`.
+    pub(crate) fn sign(&self, message: &[u8]) -> Signature {
+        fn run<M: Mac + Clone>(mac: &M, message: &[u8]) -> Signature {
+            let mut mac = mac.clone();
+            mac.update(message);
+            Signature::mac(&mac.finalize().into_bytes())
+        }
+        match &self.mac {
+            KeyedMac::Sha1(mac) => run(mac, message),
+            KeyedMac::Sha256(mac) => run(mac, message),
+            KeyedMac::Sha512(mac) => run(mac, message),
+        }
+    }
+}
+
+impl std::fmt::Debug for HmacKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HmacKey({}, ..)", self.method)
+    }
+}
+
 /// Signs a finished signature base string. Returns the value of
 /// `oauth_signature` before percent-encoding for transport (base64 for HMAC
 /// and RSA, the shared key for PLAINTEXT).
@@ -142,6 +276,15 @@ pub fn sign_base_string(
     base_string: &str,
     key: &SigningKey<'_>,
 ) -> Result<String, SignError> {
+    compute_signature(method, base_string.as_bytes(), key).map(Signature::into_text)
+}
+
+/// The signature of a finished base string, given as bytes.
+pub(crate) fn compute_signature(
+    method: SignatureMethod,
+    base_string: &[u8],
+    key: &SigningKey<'_>,
+) -> Result<Signature, SignError> {
     match (method, key) {
         (
             SignatureMethod::Plaintext,
@@ -149,7 +292,7 @@ pub fn sign_base_string(
                 consumer_secret,
                 token_secret,
             },
-        ) => Ok(shared_key(consumer_secret, *token_secret)),
+        ) => Ok(Signature::Text(shared_key(consumer_secret, *token_secret))),
         (
             _,
             SigningKey::Shared {
@@ -159,12 +302,19 @@ pub fn sign_base_string(
         ) if !method.is_rsa() => {
             let digest = method.digest().ok_or(SignError::KeyMismatch)?;
             Ok(with_shared_key(consumer_secret, *token_secret, |key| {
-                hmac_base64(digest, key, base_string.as_bytes())
+                hmac_mac(digest, key, base_string)
             }))
+        }
+        (_, SigningKey::Hmac(prepared)) if prepared.method == method => {
+            Ok(prepared.sign(base_string))
         }
         (_, SigningKey::Rsa(private)) if method.is_rsa() => {
             let digest = method.digest().ok_or(SignError::KeyMismatch)?;
-            Ok(BASE64.encode(rsa_sign(digest, private, base_string.as_bytes())))
+            Ok(Signature::Text(BASE64.encode(rsa_sign(
+                digest,
+                private,
+                base_string,
+            ))))
         }
         _ => Err(SignError::KeyMismatch),
     }
@@ -265,7 +415,7 @@ pub fn body_hash(method: SignatureMethod, body: &[u8]) -> Option<String> {
 pub fn hmac_raw(method: SignatureMethod, key: &[u8], message: &[u8]) -> Option<String> {
     match method {
         SignatureMethod::HmacSha1 | SignatureMethod::HmacSha256 | SignatureMethod::HmacSha512 => {
-            Some(hmac_base64(method.digest()?, key, message))
+            Some(hmac_mac(method.digest()?, key, message).into_text())
         }
         _ => None,
     }
@@ -334,6 +484,51 @@ mod tests {
             sign_base_string(SignatureMethod::RsaSha1, "b", &key),
             Err(SignError::KeyMismatch)
         );
+    }
+
+    #[test]
+    fn a_prepared_key_signs_as_the_secrets_do_and_only_for_its_method() {
+        let cs = Secret::new("kd94hf93k423kf44");
+        let ts = Secret::new("pfkkdhi9sl3r4s00");
+        let shared = SigningKey::Shared {
+            consumer_secret: &cs,
+            token_secret: Some(&ts),
+        };
+        for method in [
+            SignatureMethod::HmacSha1,
+            SignatureMethod::HmacSha256,
+            SignatureMethod::HmacSha512,
+        ] {
+            let prepared = HmacKey::new(method, &cs, Some(&ts)).unwrap();
+            assert_eq!(prepared.method(), method);
+            let key = SigningKey::Hmac(&prepared);
+            // Twice: signing must not consume the prepared state.
+            for _ in 0..2 {
+                assert_eq!(
+                    sign_base_string(method, "GET&x&y", &key),
+                    sign_base_string(method, "GET&x&y", &shared)
+                );
+            }
+            for other in SignatureMethod::ALL.into_iter().filter(|m| *m != method) {
+                assert_eq!(
+                    sign_base_string(other, "GET&x&y", &key),
+                    Err(SignError::KeyMismatch)
+                );
+            }
+            let shown = format!("{prepared:?}");
+            assert_eq!(shown, format!("HmacKey({method}, ..)"));
+        }
+        for method in [
+            SignatureMethod::Plaintext,
+            SignatureMethod::RsaSha1,
+            SignatureMethod::RsaSha256,
+            SignatureMethod::RsaSha512,
+        ] {
+            assert_eq!(
+                HmacKey::new(method, &cs, None).map(|k| k.method()),
+                Err(SignError::KeyMismatch)
+            );
+        }
     }
 
     #[test]

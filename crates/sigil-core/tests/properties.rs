@@ -159,6 +159,25 @@ proptest! {
             body: &case.body,
         };
         let signed = sign(&request, &oauth, &key).unwrap();
+        // The header-only signer and a prepared HMAC key give the same
+        // header, byte for byte.
+        let realm = Some("Realm \u{41}");
+        let expected_header = signed.authorization_header(realm);
+        prop_assert_eq!(
+            &sign_authorization_header(&request, &oauth, &key, realm).unwrap(),
+            &expected_header
+        );
+        if matches!(key, SigningKey::Shared { .. }) && method != SignatureMethod::Plaintext {
+            let prepared = HmacKey::new(method, &cs, ts.as_ref()).unwrap();
+            let prepared = SigningKey::Hmac(&prepared);
+            prop_assert_eq!(
+                &sign_authorization_header(&request, &oauth, &prepared, realm).unwrap(),
+                &expected_header
+            );
+            let again = sign(&request, &oauth, &prepared).unwrap();
+            prop_assert_eq!(&again.base_string, &signed.base_string);
+            prop_assert_eq!(again.signature(), signed.signature());
+        }
         let (url, header, body) = placed(&case, &signed, placement);
         let received = Request {
             method: &case.method,
