@@ -94,6 +94,20 @@ impl Std {
         Std::Version,
     ];
 
+    /// Every signed standard parameter in the order of
+    /// [`OAuthParams::iter`], which a rendered header follows.
+    pub(crate) const IN_HEADER_ORDER: [Std; 9] = [
+        Std::ConsumerKey,
+        Std::Token,
+        Std::SignatureMethod,
+        Std::Timestamp,
+        Std::Nonce,
+        Std::Version,
+        Std::Callback,
+        Std::Verifier,
+        Std::BodyHash,
+    ];
+
     /// The parameter name.
     pub(crate) const fn name(self) -> &'static str {
         match self {
@@ -233,18 +247,7 @@ impl<'a> OAuthParams<'a> {
         &mut self,
         other: &'a OAuthParams<'o>,
     ) -> Result<(), ParseError> {
-        const ORDER: [Std; 9] = [
-            Std::ConsumerKey,
-            Std::Token,
-            Std::SignatureMethod,
-            Std::Timestamp,
-            Std::Nonce,
-            Std::Version,
-            Std::Callback,
-            Std::Verifier,
-            Std::BodyHash,
-        ];
-        for std in ORDER {
+        for std in Std::IN_HEADER_ORDER {
             if std == Std::SignatureMethod {
                 if let Some(method) = other.signature_method {
                     if self.signature_method.is_some() {
@@ -681,18 +684,6 @@ pub(crate) fn render_header_encoded(
     encoded: &EncodedSlots<'_>,
     signature: Option<&Signature>,
 ) -> String {
-    // The order of `OAuthParams::iter`.
-    const ORDER: [Std; 9] = [
-        Std::ConsumerKey,
-        Std::Token,
-        Std::SignatureMethod,
-        Std::Timestamp,
-        Std::Nonce,
-        Std::Version,
-        Std::Callback,
-        Std::Verifier,
-        Std::BodyHash,
-    ];
     // Room for every name and value plus the usual escapes, so that the
     // common header is written without growing.
     let mut capacity = 8 + realm.map_or(0, |r| r.len() + 12);
@@ -734,7 +725,7 @@ pub(crate) fn render_header_encoded(
         out.push('"');
     };
     // The standard names are unreserved; extras are encoded.
-    for std in ORDER {
+    for std in Std::IN_HEADER_ORDER {
         match (encoded.get(std as usize), params.std_value(std)) {
             (Some(Some(known)), Some(_)) => param(std.name(), true, &known.text, true),
             (_, Some(value)) => param(std.name(), true, value, false),
