@@ -22,6 +22,18 @@ pub enum StoreError {
     /// key).
     #[error("stored data unreadable: {0}")]
     Corrupt(String),
+    /// The database was migrated by a newer Sigil: this build would miss
+    /// what the newer schema keeps (nonces moved to a new layout, say), so
+    /// it refuses to run on it.
+    #[error(
+        "database schema version {found} is newer than this build knows ({known}): run the newer sigil"
+    )]
+    SchemaTooNew {
+        /// The newest migration recorded in the database.
+        found: i64,
+        /// The newest migration this build has.
+        known: i64,
+    },
 }
 
 /// Registered clients.

@@ -336,6 +336,16 @@ impl SqlStore {
             )
             .await
             .map_err(db_err)?;
+        let known = MIGRATIONS.last().map_or(0, |(version, _)| *version);
+        let found: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM sigil_migrations")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        if let Some(found) = found
+            && found > known
+        {
+            return Err(StoreError::SchemaTooNew { found, known });
+        }
         for (version, sql) in MIGRATIONS {
             let mut tx = self.pool.begin().await.map_err(db_err)?;
             if self.backend == Backend::Postgres {

@@ -68,3 +68,48 @@ async fn nonces_recorded_before_the_upgrade_still_count() {
     assert_eq!(store.nonce_rows().await.unwrap(), 2);
     store.close().await;
 }
+
+/// A database a newer Sigil migrated (a migration this build does not have)
+/// is refused at start, not run on: this build would not see what the newer
+/// schema keeps. Nothing is changed in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_from_a_newer_sigil_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("newer.db").display()
+    );
+    let store = SqlStore::connect(&url, SqlOptions::default())
+        .await
+        .unwrap();
+    store.close().await;
+    let mut newer = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let known: i64 = sqlx::query_scalar("SELECT MAX(version) FROM sigil_migrations")
+        .fetch_one(&mut newer)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO sigil_migrations (version, applied_at) VALUES (?, 0)")
+        .bind(known + 1)
+        .execute(&mut newer)
+        .await
+        .unwrap();
+    newer.close().await.unwrap();
+
+    let refused = SqlStore::connect(&url, SqlOptions::default()).await;
+    assert_eq!(
+        refused.err(),
+        Some(sigil_server::StoreError::SchemaTooNew {
+            found: known + 1,
+            known
+        })
+    );
+    // The same build opens its own databases as before.
+    let fresh = format!("sqlite://{}?mode=rwc", dir.path().join("own.db").display());
+    for _ in 0..2 {
+        SqlStore::connect(&fresh, SqlOptions::default())
+            .await
+            .unwrap()
+            .close()
+            .await;
+    }
+}
