@@ -4,7 +4,9 @@
 //! `verify_loop [N] [MODE]`: N iterations (default 100000) of MODE, then the
 //! mean time per iteration. MODE is `verify` (the default: parse the
 //! received request and verify it with HMAC-SHA1), `sign` (sign and render
-//! the Authorization header, as the `sign/HMAC-SHA1` benchmark does), `raw`
+//! the Authorization header, as the `sign/HMAC-SHA1` benchmark does),
+//! `header` (`sign_authorization_header` with a prepared `HmacKey`, as
+//! `sign_header_prepared/HMAC-SHA1` does), `raw`
 //! (the HMAC-SHA1 of the finished base string: the floor), `parse` (parse
 //! only), `base` (parse and build the base string) or `baseonly` (build the
 //! base string of an already parsed request).
@@ -36,6 +38,8 @@ fn main() {
         token_secret: Some(&ts),
     };
     let hmac_key = shared_key(&cs, Some(&ts));
+    let prepared = HmacKey::new(SignatureMethod::HmacSha1, &cs, Some(&ts)).unwrap();
+    let prepared = SigningKey::Hmac(&prepared);
     let parsed_once = ParsedRequest::parse(&received, &Limits::DEFAULT).unwrap();
     let start = Instant::now();
     let mut ok = 0u64;
@@ -44,6 +48,16 @@ fn main() {
             "sign" => {
                 let signed = sign(black_box(&request), black_box(&oauth), &key).unwrap();
                 ok += black_box(signed.authorization_header(None)).len() as u64 & 1;
+            }
+            "header" => {
+                let header = sign_authorization_header(
+                    black_box(&request),
+                    black_box(&oauth),
+                    &prepared,
+                    None,
+                )
+                .unwrap();
+                ok += black_box(header).len() as u64 & 1;
             }
             "parse" => {
                 let parsed = ParsedRequest::parse(black_box(&received), &Limits::DEFAULT).unwrap();

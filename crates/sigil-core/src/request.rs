@@ -701,6 +701,7 @@ pub fn sign_authorization_header(
     realm: Option<&str>,
 ) -> Result<String, SignError> {
     ParsedRequest::signing(request, oauth, |parsed, method| {
+        parsed.encode_protocol_values(oauth);
         let mut base = BaseBuf::new();
         if method != SignatureMethod::Plaintext {
             parsed.write_base_string(&mut base);
@@ -747,16 +748,20 @@ impl<'a> ParsedRequest<'a> {
         parsed.oauth.merge_unsigned(oauth)?;
         oauth.for_each(|_, value| parsed.input_len += value.len() + 24);
         parsed.oauth.signature = None;
-        // Each value's encoding is worked out once, here, for the base
-        // string and the header both.
+        then(&mut parsed, method)
+    }
+
+    /// Works out the encoding of each of `oauth`'s standard values once, for
+    /// the base string and the header both. (Only worth it when both are
+    /// written in one go: encoding while writing is cheaper for one.)
+    fn encode_protocol_values<'o: 'a>(&mut self, oauth: &'a OAuthParams<'o>) {
         for std in Std::SORTED {
             if let (Some(slot @ None), Some(value)) =
-                (parsed.encoded.get_mut(std as usize), oauth.std_value(std))
+                (self.encoded.get_mut(std as usize), oauth.std_value(std))
             {
                 *slot = Some(Encoded::of(value));
             }
         }
-        then(&mut parsed, method)
     }
 }
 
