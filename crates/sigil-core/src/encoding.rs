@@ -576,24 +576,23 @@ impl<'a> Component<'a> {
     /// not the decoding itself is deferred.
     #[inline]
     pub(crate) fn from_raw(raw: &'a str, plus_is_space: bool) -> Result<Self, ParseError> {
-        let bytes = raw.as_bytes();
-        let n = unreserved_prefix(bytes);
-        if n == raw.len() {
-            return Ok(Self {
-                decoded: Decoded::Ready(Cow::Borrowed(raw)),
-                encoded: Encoded::unreserved(raw),
-            });
-        }
-        if is_canonical_from(bytes, n) {
-            // Canonical with escapes (there is a byte that is not
-            // unreserved): it holds a `%`.
-            return Ok(Self {
-                decoded: Decoded::Lazy(raw, OnceLock::new()),
-                encoded: Encoded {
-                    text: Cow::Borrowed(raw),
-                    plain: false,
-                },
-            });
+        match canonical_as_is(raw) {
+            Some(true) => {
+                return Ok(Self {
+                    decoded: Decoded::Ready(Cow::Borrowed(raw)),
+                    encoded: Encoded::unreserved(raw),
+                });
+            }
+            Some(false) => {
+                return Ok(Self {
+                    decoded: Decoded::Lazy(raw, OnceLock::new()),
+                    encoded: Encoded {
+                        text: Cow::Borrowed(raw),
+                        plain: false,
+                    },
+                });
+            }
+            None => {}
         }
         let (decoded, encoded) = decode_with_encoding(raw, plus_is_space)?;
         Ok(Self {
@@ -629,6 +628,23 @@ impl<'a> Component<'a> {
             Decoded::Ready(decoded) => decoded.starts_with("oauth_"),
             Decoded::Lazy(raw, _) => raw.starts_with("oauth_"),
         }
+    }
+}
+
+/// Whether a raw (still encoded) query or body component enters the base
+/// string as it stands: `Some(true)` when it is all unreserved, `Some(false)`
+/// when it is canonical with escapes (so it holds a `%`), `None` when it
+/// must be decoded and encoded again (or is malformed).
+#[inline]
+pub(crate) fn canonical_as_is(raw: &str) -> Option<bool> {
+    let bytes = raw.as_bytes();
+    let n = unreserved_prefix(bytes);
+    if n == raw.len() {
+        Some(true)
+    } else if is_canonical_from(bytes, n) {
+        Some(false)
+    } else {
+        None
     }
 }
 

@@ -5,8 +5,8 @@
 use std::borrow::Cow;
 
 use crate::encoding::{
-    BaseBuf, Component, Encoded, encode_bytes_into, encode_into, encode_twice_bytes_into, find_any,
-    push_canonical_twice, split_pairs,
+    BaseBuf, Component, Encoded, canonical_as_is, encode_bytes_into, encode_into,
+    encode_twice_bytes_into, find_any, push_canonical_twice, split_pairs,
 };
 use crate::error::{ParseError, SignError, VerifyError};
 use crate::keys::{SigningKey, VerifyingKey};
@@ -287,9 +287,6 @@ impl<'a> ParsedRequest<'a> {
             .iter()
             .map(|(name, value)| (Encoded::of(name), Encoded::of(value)))
             .collect();
-        // (name, name has no `%`, value, value has no `%`): the flags follow
-        // from the text, so sorting the tuples sorts by name, then value.
-        type Other<'s> = (&'s str, bool, &'s str, bool);
         let pairs = self
             .params
             .iter()
@@ -310,43 +307,17 @@ impl<'a> ParsedRequest<'a> {
             &mut spilled
         };
         others.sort_unstable();
-        // Every standard name starts with `oauth_`: the sorted others fall
-        // into those before all of them, those starting with `oauth_` (only
-        // extras) that interleave with them, and those after all of them.
-        let before = others
-            .iter()
-            .take_while(|o| o.0.as_bytes() < b"oauth_".as_slice())
-            .count();
-        let (head, rest) = others.split_at(before);
-        let middle_len = rest
-            .iter()
-            .take_while(|o| o.0.starts_with("oauth_"))
-            .count();
-        let (middle, tail) = rest.split_at(middle_len);
-        for &(n, n_plain, v, v_plain) in head.iter() {
-            sink.other(n, n_plain, v, v_plain);
-        }
-        let mut middle = middle.iter().peekable();
-        for std in Std::SORTED {
-            let Some(value) = self.oauth.std_value(std) else {
-                continue;
-            };
-            // No other parameter has a standard name: names never tie here.
-            while let Some(&&(n, n_plain, v, v_plain)) = middle.peek() {
-                if n > std.name() {
-                    break;
-                }
-                sink.other(n, n_plain, v, v_plain);
-                middle.next();
-            }
-            match self.encoded.get(std as usize) {
-                Some(Some(encoded)) => sink.std(std, &encoded.text, encoded.plain),
-                _ => sink.std_decoded(std, value),
-            }
-        }
-        for &(n, n_plain, v, v_plain) in middle.chain(tail) {
-            sink.other(n, n_plain, v, v_plain);
-        }
+        merge_sorted(
+            others,
+            |std| {
+                let value = self.oauth.std_value(std)?;
+                Some(match self.encoded.get(std as usize) {
+                    Some(Some(encoded)) => StdText::Encoded(&encoded.text, encoded.plain),
+                    _ => StdText::Decoded(value),
+                })
+            },
+            sink,
+        );
     }
 
     /// The normalised parameter string of RFC 5849 §3.4.1.3.2.
@@ -363,23 +334,7 @@ impl<'a> ParsedRequest<'a> {
 
     /// Writes the signature base string of RFC 5849 §3.4.1.1 (ASCII).
     fn write_base_string(&self, out: &mut BaseBuf) {
-        if self.method.bytes().any(|b| b.is_ascii_lowercase()) {
-            for b in self.method.bytes() {
-                out.push(b.to_ascii_uppercase());
-            }
-        } else {
-            out.put(self.method.as_bytes());
-        }
-        out.push(b'&');
-        encode_bytes_into(out, self.uri.scheme().as_bytes());
-        out.put(b"%3A%2F%2F");
-        encode_bytes_into(out, self.uri.host().as_bytes());
-        if let Some(port) = self.uri.port() {
-            out.put(b"%3A");
-            push_decimal(out, port);
-        }
-        encode_bytes_into(out, self.uri.path().as_bytes());
-        out.push(b'&');
+        write_base_string_head(out, self.method, &self.uri);
         // The normalised string holds only unreserved bytes, `%`, `=` and
         // `&`, so encoding it a second time is done on the fly.
         self.for_each_sorted(&mut BaseSink { out, first: true });
@@ -423,6 +378,90 @@ impl<'a> ParsedRequest<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// The base string up to its parameters: the method in upper case, `&`, the
+/// encoded base string URI, `&`.
+fn write_base_string_head(out: &mut BaseBuf, method: &str, uri: &BaseUri<'_>) {
+    if method.bytes().any(|b| b.is_ascii_lowercase()) {
+        for b in method.bytes() {
+            out.push(b.to_ascii_uppercase());
+        }
+    } else {
+        out.put(method.as_bytes());
+    }
+    out.push(b'&');
+    encode_bytes_into(out, uri.scheme().as_bytes());
+    out.put(b"%3A%2F%2F");
+    encode_bytes_into(out, uri.host().as_bytes());
+    if let Some(port) = uri.port() {
+        out.put(b"%3A");
+        push_decimal(out, port);
+    }
+    encode_bytes_into(out, uri.path().as_bytes());
+    out.push(b'&');
+}
+
+/// A parameter other than the signed standard ones as it enters the
+/// normalised string: (encoded name, name has no `%`, encoded value, value
+/// has no `%`). The flags follow from the text, so sorting the tuples sorts
+/// by name, then value.
+type Other<'s> = (&'s str, bool, &'s str, bool);
+
+/// A signed standard parameter's value as [`merge_sorted`] gets it.
+enum StdText<'s> {
+    /// Its canonical encoding and whether that holds no `%`.
+    Encoded(&'s str, bool),
+    /// The decoded value, encoded while written.
+    Decoded(&'s str),
+}
+
+/// Hands `sink` the sorted `others` merged with the signed standard
+/// parameters that `std_text` has, per RFC 5849 §3.4.1.3.2. The standard
+/// parameters come in the (fixed) order of their names; only the others
+/// needed sorting.
+fn merge_sorted<'s>(
+    others: &[Other<'s>],
+    std_text: impl Fn(Std) -> Option<StdText<'s>>,
+    sink: &mut impl Sink,
+) {
+    // Every standard name starts with `oauth_`: the sorted others fall into
+    // those before all of them, those starting with `oauth_` (only extras)
+    // that interleave with them, and those after all of them.
+    let before = others
+        .iter()
+        .take_while(|o| o.0.as_bytes() < b"oauth_".as_slice())
+        .count();
+    let (head, rest) = others.split_at(before);
+    let middle_len = rest
+        .iter()
+        .take_while(|o| o.0.starts_with("oauth_"))
+        .count();
+    let (middle, tail) = rest.split_at(middle_len);
+    for &(n, n_plain, v, v_plain) in head {
+        sink.other(n, n_plain, v, v_plain);
+    }
+    let mut middle = middle.iter().peekable();
+    for std in Std::SORTED {
+        let Some(text) = std_text(std) else {
+            continue;
+        };
+        // No other parameter has a standard name: names never tie here.
+        while let Some(&&(n, n_plain, v, v_plain)) = middle.peek() {
+            if n > std.name() {
+                break;
+            }
+            sink.other(n, n_plain, v, v_plain);
+            middle.next();
+        }
+        match text {
+            StdText::Encoded(text, plain) => sink.std(std, text, plain),
+            StdText::Decoded(value) => sink.std_decoded(std, value),
+        }
+    }
+    for &(n, n_plain, v, v_plain) in middle.chain(tail) {
+        sink.other(n, n_plain, v, v_plain);
     }
 }
 
@@ -700,6 +739,9 @@ pub fn sign_authorization_header(
     key: &SigningKey<'_>,
     realm: Option<&str>,
 ) -> Result<String, SignError> {
+    if let Some(header) = sign_header_direct(request, oauth, key, realm) {
+        return header;
+    }
     ParsedRequest::signing(request, oauth, |parsed, method| {
         parsed.encode_protocol_values(oauth);
         let mut base = BaseBuf::new();
@@ -714,6 +756,86 @@ pub fn sign_authorization_header(
             Some(&signature),
         ))
     })
+}
+
+/// Query and body parameters [`sign_header_direct`] collects at most.
+const DIRECT_MAX: usize = 8;
+
+/// [`sign_authorization_header`] for the usual request, without a
+/// [`ParsedRequest`]: signing needs only the canonical encoding of each query
+/// and body parameter (never its decoded form, its location, or the server's
+/// checks), so the parameters are collected as they stand into an array on
+/// the stack and merged with the caller's protocol values while the base
+/// string is written.
+///
+/// `None` when the request is not of that kind: a component that is not
+/// canonical as it stands (`+` for a space, `%7E`, a malformed escape), a
+/// protocol parameter in the query or body, extra protocol parameters, more
+/// than [`DIRECT_MAX`] parameters, or anything the general path reports as
+/// an error. The general path signs those, with the same result (a property
+/// test holds the two to it).
+fn sign_header_direct(
+    request: &Request<'_>,
+    oauth: &OAuthParams<'_>,
+    key: &SigningKey<'_>,
+    realm: Option<&str>,
+) -> Option<Result<String, SignError>> {
+    let method = oauth.signature_method?;
+    if !oauth.extras.is_empty() {
+        return None;
+    }
+    let uri = BaseUri::parse(request.url).ok()?;
+    let form = request.has_form_body();
+    if form && oauth.body_hash.is_some() {
+        return None;
+    }
+    let body = if form {
+        Some(std::str::from_utf8(request.body).ok()?)
+    } else {
+        None
+    };
+    let mut others: [Other<'_>; DIRECT_MAX] = [("", true, "", true); DIRECT_MAX];
+    let mut count = 0;
+    for text in uri.query().into_iter().chain(body) {
+        for (name, value) in split_pairs(text) {
+            // A canonical name that decodes to `oauth_*` shows it as is.
+            if name.starts_with("oauth_") {
+                return None;
+            }
+            let slot = others.get_mut(count)?;
+            *slot = (name, canonical_as_is(name)?, value, canonical_as_is(value)?);
+            count += 1;
+        }
+    }
+    let others = others.get_mut(..count)?;
+    others.sort_unstable();
+    // Each protocol value is encoded once, for the base string and the
+    // header both.
+    let mut encoded = EncodedSlots::default();
+    for std in Std::SORTED {
+        if let (Some(slot), Some(value)) = (encoded.get_mut(std as usize), oauth.std_value(std)) {
+            *slot = Some(Encoded::of(value));
+        }
+    }
+    let mut base = BaseBuf::new();
+    if method != SignatureMethod::Plaintext {
+        write_base_string_head(&mut base, request.method, &uri);
+        merge_sorted(
+            others,
+            |std| match encoded.get(std as usize) {
+                Some(Some(e)) => Some(StdText::Encoded(&e.text, e.plain)),
+                _ => None,
+            },
+            &mut BaseSink {
+                out: &mut base,
+                first: true,
+            },
+        );
+    }
+    Some(
+        compute_signature(method, base.finish(), key)
+            .map(|signature| render_header_encoded(realm, oauth, &encoded, Some(&signature))),
+    )
 }
 
 impl<'a> ParsedRequest<'a> {
@@ -800,6 +922,81 @@ mod tests {
         assert_eq!(
             parsed.normalized_params(),
             "a2=r%20b&a3=2%20q&a3=a&b5=%3D%253D&c%40=&c2=&oauth_consumer_key=9djdj82h48djs9d2&oauth_nonce=7d8f3e4a&oauth_signature_method=HMAC-SHA1&oauth_timestamp=137131201&oauth_token=kkk9d7dh3k39sjv7"
+        );
+    }
+
+    #[test]
+    fn the_direct_signer_takes_the_usual_request_and_leaves_the_rest() {
+        let cs = Secret::new("kd94hf93k423kf44");
+        let ts = Secret::new("pfkkdhi9sl3r4s00");
+        let key = SigningKey::Shared {
+            consumer_secret: &cs,
+            token_secret: Some(&ts),
+        };
+        let oauth = OAuthParams {
+            consumer_key: Some(Cow::Borrowed("dpf43f3p2l4k3l03")),
+            token: Some(Cow::Borrowed("nnch734d00sl2jdk")),
+            signature_method: Some(SignatureMethod::HmacSha1),
+            timestamp: Some(Cow::Borrowed("137131202")),
+            nonce: Some(Cow::Borrowed("chapoH")),
+            callback: Some(Cow::Borrowed("https://cb.example/?a=b c")),
+            ..OAuthParams::default()
+        };
+        let form = "application/x-www-form-urlencoded";
+        let many = format!("http://h.example/p?{}", "a=1&".repeat(DIRECT_MAX + 1));
+        let cases: [(Request<'_>, bool); 9] = [
+            (
+                Request::new(
+                    "get",
+                    "http://Photos.example.NET:80/photos?file=vacation.jpg&size=original&z&=x",
+                ),
+                true,
+            ),
+            (
+                Request::new("POST", "https://h.example/x?q=%2Fx").with_body(form, b"b=%20%25&a=1"),
+                true,
+            ),
+            // Not canonical as they stand: decoded and encoded again (or,
+            // for escapes of non-ASCII bytes, checked for UTF-8).
+            (Request::new("GET", "http://h.example/?q=a+b"), false),
+            (
+                Request::new("GET", "https://h.example/x?q=%E2%9C%93"),
+                false,
+            ),
+            (Request::new("GET", "http://h.example/?q=%7e"), false),
+            // A protocol parameter outside `oauth`, too many parameters,
+            // a body that is not UTF-8, a malformed escape.
+            (
+                Request::new("GET", "http://h.example/?oauth_verifier=v"),
+                false,
+            ),
+            (Request::new("GET", &many), false),
+            (
+                Request::new("POST", "http://h.example/").with_body(form, b"a=\xff"),
+                false,
+            ),
+            (Request::new("GET", "http://h.example/?q=%zz"), false),
+        ];
+        for (request, direct) in cases {
+            let general = sign(&request, &oauth, &key).map(|s| s.authorization_header(Some("R")));
+            let taken = sign_header_direct(&request, &oauth, &key, Some("R"));
+            assert_eq!(taken.is_some(), direct, "{}", request.url);
+            if let Some(header) = taken {
+                assert_eq!(header, general, "{}", request.url);
+            }
+            assert_eq!(
+                sign_authorization_header(&request, &oauth, &key, Some("R")),
+                general,
+                "{}",
+                request.url
+            );
+        }
+        // Extras go the general way too.
+        let mut with_extra = oauth.clone();
+        with_extra.set("xoauth_x", Cow::Borrowed("1")).unwrap();
+        assert!(
+            sign_header_direct(&Request::new("GET", "http://h/"), &with_extra, &key, None)
+                .is_none()
         );
     }
 
