@@ -112,6 +112,7 @@ impl fmt::Debug for RsaPublicKey {
 
 /// What a request is signed with.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub enum SigningKey<'a> {
     /// The consumer secret and the token secret (empty when there is no
     /// token), for HMAC-SHA* and PLAINTEXT.
@@ -130,6 +131,7 @@ pub enum SigningKey<'a> {
 
 /// What a request's signature is checked against.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub enum VerifyingKey<'a> {
     /// The consumer secret and the token secret (empty when there is no
     /// token), for HMAC-SHA* and PLAINTEXT.

@@ -11,6 +11,7 @@ use crate::model::{AccessToken, Client, TemporaryCredential};
 /// A storage failure. The message is for logs, never for clients: the
 /// engine answers 503 without it.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StoreError {
     /// The backend could not be reached or failed.
     #[error("store unavailable: {0}")]

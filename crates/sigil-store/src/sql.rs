@@ -336,16 +336,11 @@ impl SqlStore {
             )
             .await
             .map_err(db_err)?;
-        let known = MIGRATIONS.last().map_or(0, |(version, _)| *version);
-        let found: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM sigil_migrations")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err)?;
-        if let Some(found) = found
-            && found > known
-        {
-            return Err(StoreError::SchemaTooNew { found, known });
-        }
+        let known = MIGRATIONS
+            .iter()
+            .map(|(version, _)| *version)
+            .max()
+            .unwrap_or(0);
         for (version, sql) in MIGRATIONS {
             let mut tx = self.pool.begin().await.map_err(db_err)?;
             if self.backend == Backend::Postgres {
@@ -353,6 +348,18 @@ impl SqlStore {
                 tx.execute("SELECT pg_advisory_xact_lock(5849)")
                     .await
                     .map_err(db_err)?;
+            }
+            // Checked under the lock, so that a newer Sigil migrating at the
+            // same moment is seen.
+            let found: Option<i64> =
+                sqlx::query_scalar("SELECT MAX(version) FROM sigil_migrations")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            if let Some(found) = found
+                && found > known
+            {
+                return Err(StoreError::SchemaTooNew { found, known });
             }
             let applied = sqlx::query("SELECT version FROM sigil_migrations WHERE version = $1")
                 .bind(*version)

@@ -71,7 +71,7 @@ async fn nonces_recorded_before_the_upgrade_still_count() {
 
 /// A database a newer Sigil migrated (a migration this build does not have)
 /// is refused at start, not run on: this build would not see what the newer
-/// schema keeps. Nothing is changed in it.
+/// schema keeps. No migration of this build is applied to it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_from_a_newer_sigil_is_refused() {
     let dir = tempfile::tempdir().unwrap();
