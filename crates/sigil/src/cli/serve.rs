@@ -76,8 +76,9 @@ pub struct ServeArgs {
     /// Requests stamped more than 2 s ahead of the clock are recorded in the
     /// database too, and a bound on the rest is kept there, so a restart
     /// opens no replay window: after a clean stop, requests stamped before
-    /// it are refused; after a crash, those stamped up to about 10 s after
-    /// it. Not with --redis.
+    /// it are refused; after a crash, the next start waits up to about 12 s
+    /// for the lease to run out. A second server on the same database is
+    /// refused while this one runs. Not with --redis.
     #[arg(long, env = "SIGIL_MEMORY_NONCES")]
     memory_nonces: bool,
     #[command(flatten)]
@@ -162,6 +163,49 @@ impl MemoryNonces {
             tracing::warn!(error = %err, "recording the memory nonce bound failed; the lease stands");
         }
     }
+}
+
+/// Refuses to start beside a running `--memory-nonces` server on the same
+/// database: the nonces it accepted are in its memory only, so a second
+/// server of either kind could not refuse their replays. A running one keeps
+/// renewing its lease (every `LEASE_SECONDS / 2`); a crashed one leaves a
+/// lease that stops moving. So while a lease is in force this waits, at most
+/// until it runs out (about `LEASE_SECONDS` after a crash), and refuses as
+/// soon as it sees the lease renewed. Returns the bound to refuse
+/// timestamps up to, as read last (by then in the past).
+///
+/// Not a lock: two servers started within the same second both see no
+/// lease. It catches the mistake the docs warn about (a second instance
+/// started later), not a race.
+async fn beside_no_memory_nonce_server(
+    sql: &sigil_store::SqlStore,
+    recorded: Option<u64>,
+) -> anyhow::Result<Option<u64>> {
+    let Some(mut through) = recorded else {
+        return Ok(None);
+    };
+    let mut said = false;
+    // Until the bound is past: a lease in force runs LEASE_SECONDS ahead; a
+    // clean stop leaves at most MEMORY_ONLY_AHEAD (so a restart waits that
+    // long at most), and then requests signed now are accepted at once.
+    while through >= unix_now() {
+        if !said {
+            tracing::warn!(
+                lease_until = through,
+                "a --memory-nonces server recorded a nonce lease on this database; waiting for it to run out (a server still running renews it and is refused)"
+            );
+            said = true;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now_recorded = sql.memory_nonces_through().await?.unwrap_or(0);
+        if now_recorded > through {
+            anyhow::bail!(
+                "another `sigil serve --memory-nonces` is running on this database (it keeps renewing its nonce lease): the nonces it accepted are in its memory only, so a second server could not refuse their replays; stop it, or run every instance without --memory-nonces"
+            );
+        }
+        through = now_recorded.max(through);
+    }
+    Ok(Some(through))
 }
 
 impl ServeArgs {
@@ -549,7 +593,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // A server that kept nonces in memory ran on this database: refuse every
     // timestamp up to the bound it recorded (whichever store this run uses),
     // since only it knew those nonces.
-    let memory_through = open.sql.memory_nonces_through().await?;
+    let memory_through =
+        beside_no_memory_nonce_server(&open.sql, open.sql.memory_nonces_through().await?).await?;
     if let Some(through) = memory_through {
         policy.timestamps_from = Some(through.saturating_add(1));
     }
