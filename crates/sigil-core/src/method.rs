@@ -66,6 +66,11 @@ impl SignatureMethod {
         matches!(self, Self::RsaSha1 | Self::RsaSha256 | Self::RsaSha512)
     }
 
+    /// Whether the method is HMAC-SHA1, HMAC-SHA256 or HMAC-SHA512.
+    pub const fn is_hmac(self) -> bool {
+        matches!(self, Self::HmacSha1 | Self::HmacSha256 | Self::HmacSha512)
+    }
+
     /// Whether the method uses the shared secrets (HMAC or PLAINTEXT).
     pub const fn uses_shared_secrets(self) -> bool {
         !self.is_rsa()

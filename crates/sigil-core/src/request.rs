@@ -743,7 +743,7 @@ pub fn sign_authorization_header(
         return header;
     }
     ParsedRequest::signing(request, oauth, |parsed, method| {
-        parsed.encode_protocol_values(oauth);
+        encode_protocol_values(&mut parsed.encoded, oauth);
         let mut base = BaseBuf::new();
         if method != SignatureMethod::Plaintext {
             parsed.write_base_string(&mut base);
@@ -809,14 +809,8 @@ fn sign_header_direct(
     }
     let others = others.get_mut(..count)?;
     others.sort_unstable();
-    // Each protocol value is encoded once, for the base string and the
-    // header both.
     let mut encoded = EncodedSlots::default();
-    for std in Std::SORTED {
-        if let (Some(slot), Some(value)) = (encoded.get_mut(std as usize), oauth.std_value(std)) {
-            *slot = Some(Encoded::of(value));
-        }
-    }
+    encode_protocol_values(&mut encoded, oauth);
     let mut base = BaseBuf::new();
     if method != SignatureMethod::Plaintext {
         write_base_string_head(&mut base, request.method, &uri);
@@ -872,17 +866,18 @@ impl<'a> ParsedRequest<'a> {
         parsed.oauth.signature = None;
         then(&mut parsed, method)
     }
+}
 
-    /// Works out the encoding of each of `oauth`'s standard values once, for
-    /// the base string and the header both. (Only worth it when both are
-    /// written in one go: encoding while writing is cheaper for one.)
-    fn encode_protocol_values<'o: 'a>(&mut self, oauth: &'a OAuthParams<'o>) {
-        for std in Std::SORTED {
-            if let (Some(slot @ None), Some(value)) =
-                (self.encoded.get_mut(std as usize), oauth.std_value(std))
-            {
-                *slot = Some(Encoded::of(value));
-            }
+/// Works out the encoding of each of `oauth`'s standard values that `slots`
+/// does not hold yet, once, for the base string and the header both. (Only
+/// worth it when both are written in one go: encoding while writing is
+/// cheaper for one.)
+fn encode_protocol_values<'a>(slots: &mut EncodedSlots<'a>, oauth: &'a OAuthParams<'_>) {
+    for std in Std::SORTED {
+        if let (Some(slot @ None), Some(value)) =
+            (slots.get_mut(std as usize), oauth.std_value(std))
+        {
+            *slot = Some(Encoded::of(value));
         }
     }
 }

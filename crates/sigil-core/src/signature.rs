@@ -220,12 +220,10 @@ impl HmacKey {
             // HMAC takes keys of any length; the error cannot happen.
             <M as KeyInit>::new_from_slice(key).map_err(|_| SignError::KeyMismatch)
         }
-        let digest = match method {
-            SignatureMethod::HmacSha1
-            | SignatureMethod::HmacSha256
-            | SignatureMethod::HmacSha512 => method.digest().ok_or(SignError::KeyMismatch)?,
-            _ => return Err(SignError::KeyMismatch),
-        };
+        let digest = method
+            .digest()
+            .filter(|_| method.is_hmac())
+            .ok_or(SignError::KeyMismatch)?;
         let mac = with_shared_key(consumer_secret, token_secret, |key| match digest {
             DigestAlgorithm::Sha1 => keyed(key).map(KeyedMac::Sha1),
             DigestAlgorithm::Sha256 => keyed(key).map(KeyedMac::Sha256),
@@ -413,12 +411,8 @@ pub fn body_hash(method: SignatureMethod, body: &[u8]) -> Option<String> {
 /// (`None` for the others). Diagnostic tools use it to try keys built in
 /// non-standard ways; signing goes through [`sign_base_string`].
 pub fn hmac_raw(method: SignatureMethod, key: &[u8], message: &[u8]) -> Option<String> {
-    match method {
-        SignatureMethod::HmacSha1 | SignatureMethod::HmacSha256 | SignatureMethod::HmacSha512 => {
-            Some(hmac_mac(method.digest()?, key, message).into_text())
-        }
-        _ => None,
-    }
+    let digest = method.digest().filter(|_| method.is_hmac())?;
+    Some(hmac_mac(digest, key, message).into_text())
 }
 
 /// Checks an `oauth_body_hash` value in constant time.
