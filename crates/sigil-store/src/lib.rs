@@ -32,4 +32,4 @@ mod sql;
 pub use passwords::{hash as hash_password, verify as verify_password};
 pub use redis_store::RedisStore;
 pub use seal::{SealKeyError, Sealer};
-pub use sql::{Backend, SqlOptions, SqlStore, WebSession};
+pub use sql::{Backend, PRESENCE_STALE_AFTER, ServingClaim, SqlOptions, SqlStore, WebSession};

@@ -39,6 +39,32 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_nonces_by_time.sql")),
 ];
 
+/// Seconds after its last renewal that a server's presence (see
+/// [`SqlStore::claim_serving`]) counts as a stopped or crashed server's:
+/// two renewals missed, at one every 5 s, and some slack.
+pub const PRESENCE_STALE_AFTER: u64 = 12;
+
+/// What [`SqlStore::claim_serving`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServingClaim {
+    /// Recorded. `memory_through`: the bound on memory-only timestamps
+    /// that a server with nonces in memory recorded before this claim (a
+    /// starting server refuses timestamps up to it), if one ever ran.
+    Granted {
+        /// See [`ServingClaim::Granted`].
+        memory_through: Option<u64>,
+    },
+    /// Nothing recorded; what stood in the way, as read.
+    Blocked {
+        /// The lease of another server with nonces in memory, in force.
+        memory_lease: Option<u64>,
+        /// For a server with nonces in memory: the latest renewal among
+        /// the other servers' fresh presences.
+        newest_presence: Option<u64>,
+    },
+}
+
 /// Which database is behind the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -655,6 +681,135 @@ impl SqlStore {
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Claims this database for a server (`instance`: an id of its own,
+    /// random per start), in one serialized transaction, so that two
+    /// servers starting at the same moment see each other. A server with
+    /// nonces in memory (`memory_lease`: the bound on the timestamps it
+    /// will keep in memory alone) must be the only server: it is blocked by
+    /// any other fresh presence, and by a lease of another one still in
+    /// force. Any other server is blocked only by that lease, since the
+    /// nonces under it are in that server's memory alone. A granted claim
+    /// records this server's presence (and the lease); a blocked one
+    /// records nothing. A server renews its claim every few seconds; a
+    /// presence not renewed for [`PRESENCE_STALE_AFTER`] seconds is a
+    /// stopped or crashed server's and is deleted here.
+    pub async fn claim_serving(
+        &self,
+        instance: i64,
+        memory_lease: Option<u64>,
+        now: u64,
+    ) -> Result<ServingClaim, StoreError> {
+        let me = format!("serving:{instance}");
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        if self.backend == Backend::Postgres {
+            tx.execute("SELECT pg_advisory_xact_lock(5850)")
+                .await
+                .map_err(db_err)?;
+        }
+        // A write first: on SQLite it takes the write lock now, so that a
+        // second claim waits here instead of reading what this one changes.
+        sqlx::query("DELETE FROM nonce_state WHERE name LIKE 'serving:%' AND value < $1")
+            .bind(to_i64(now.saturating_sub(PRESENCE_STALE_AFTER)))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let state = |name: &'static str| {
+            sqlx::query_scalar::<_, i64>("SELECT value FROM nonce_state WHERE name = $1").bind(name)
+        };
+        let recorded = state("memory_through")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .map(to_u64);
+        let owner = state("memory_owner")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        // A lease recorded by a Sigil that kept no owner is another's too.
+        let foreign_lease = recorded.filter(|&through| through >= now && owner != Some(instance));
+        let others: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(value) FROM nonce_state WHERE name LIKE 'serving:%' AND name <> $1",
+        )
+        .bind(&me)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let others = others.map(to_u64).filter(|_| memory_lease.is_some());
+        if foreign_lease.is_some() || others.is_some() {
+            return Ok(ServingClaim::Blocked {
+                memory_lease: foreign_lease,
+                newest_presence: others,
+            });
+        }
+        let upsert = "INSERT INTO nonce_state (name, value) VALUES ($1, $2) \
+                      ON CONFLICT (name) DO UPDATE SET value = excluded.value";
+        sqlx::query(upsert)
+            .bind(&me)
+            .bind(to_i64(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if let Some(lease) = memory_lease {
+            // Never lowered: a bound recorded before was relied on.
+            let lease = lease.max(recorded.unwrap_or(0));
+            for (name, value) in [
+                ("memory_through", to_i64(lease)),
+                ("memory_owner", instance),
+            ] {
+                sqlx::query(upsert)
+                    .bind(name)
+                    .bind(value)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(ServingClaim::Granted {
+            memory_through: recorded,
+        })
+    }
+
+    /// Renews the presence of a server without nonces in memory (see
+    /// [`SqlStore::claim_serving`]), whatever else is recorded: a server
+    /// with nonces in memory that started while this presence had lapsed
+    /// sees it at its next renewal and stops keeping nonces in memory alone.
+    /// `false` when the presence had lapsed (and was recorded again).
+    pub async fn renew_presence(&self, instance: i64, now: u64) -> Result<bool, StoreError> {
+        let me = format!("serving:{instance}");
+        let renewed = sqlx::query("UPDATE nonce_state SET value = $1 WHERE name = $2")
+            .bind(to_i64(now))
+            .bind(&me)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        if renewed == 1 {
+            return Ok(true);
+        }
+        sqlx::query(
+            "INSERT INTO nonce_state (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(&me)
+        .bind(to_i64(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(false)
+    }
+
+    /// Removes this server's presence (a clean stop), so that a server with
+    /// nonces in memory may start at once.
+    pub async fn leave_serving(&self, instance: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM nonce_state WHERE name = $1")
+            .bind(format!("serving:{instance}"))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 

@@ -1291,6 +1291,41 @@ async fn memory_nonces_across_a_restart(killed: bool) {
     server.stop();
 }
 
+/// `sigil serve` on `database` with `extra` flags, its output piped.
+fn spawn_serve(database: &str, extra: &[&str]) -> KilledOnDrop {
+    KilledOnDrop(
+        sigil()
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+            .args(extra)
+            .env("SIGIL_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// Waits for a server that must be refused to exit; its stderr.
+async fn refused(mut child: KilledOnDrop) -> String {
+    // It watches the other server's claim for one renewal (every 5 s) at
+    // most.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second server is running"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "{stderr}");
+    stderr
+}
+
 /// A second server on the database of a running `--memory-nonces` server is
 /// refused, with the flag or without: the first one's nonces are in its
 /// memory only, so the second could not refuse their replays.
@@ -1301,35 +1336,10 @@ async fn no_second_server_beside_memory_nonces() {
     let first = Server::start_args(&database, None, None, "127.0.0.1:0", &["--memory-nonces"]);
     let second: Vec<KilledOnDrop> = [&["--memory-nonces"][..], &[][..]]
         .iter()
-        .map(|extra| {
-            KilledOnDrop(
-                sigil()
-                    .args(["serve", "--listen", "127.0.0.1:0", "--database", &database])
-                    .args(*extra)
-                    .env("SIGIL_LOG", "warn")
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap(),
-            )
-        })
+        .map(|extra| spawn_serve(&database, extra))
         .collect();
-    for mut child in second {
-        // It watches the lease for one renewal (every 5 s) at most.
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        let status = loop {
-            if let Some(status) = child.0.try_wait().unwrap() {
-                break status;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the second server is running"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        };
-        let mut stderr = String::new();
-        std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
-        assert!(!status.success(), "{stderr}");
+    for child in second {
+        let stderr = refused(child).await;
         assert!(
             stderr.contains("another `sigil serve --memory-nonces` is running on this database"),
             "{stderr}"
@@ -1339,4 +1349,70 @@ async fn no_second_server_beside_memory_nonces() {
     let reply = reqwest::get(format!("{}/login", first.base)).await.unwrap();
     assert_eq!(reply.status(), 200);
     first.stop();
+}
+
+/// Nor does a `--memory-nonces` server start beside a running server
+/// without the flag, whose nonces it would not see; and of two
+/// `--memory-nonces` servers started at the same moment, one serves and the
+/// other is refused (the claim is one serialized transaction).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_nonces_only_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = sqlite_url(&dir);
+    let durable = Server::start_args(&database, None, None, "127.0.0.1:0", &[]);
+    let stderr = refused(spawn_serve(&database, &["--memory-nonces"])).await;
+    assert!(
+        stderr.contains("another `sigil serve` is running on this database"),
+        "{stderr}"
+    );
+    let reply = reqwest::get(format!("{}/login", durable.base))
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    durable.stop();
+
+    // The migrations ran above, so both claims race on a ready database.
+    let mut pair = [
+        spawn_serve(&database, &["--memory-nonces"]),
+        spawn_serve(&database, &["--memory-nonces"]),
+    ];
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let loser = loop {
+        if let Some(i) = (0..2).find(|&i| pair[i].0.try_wait().unwrap().is_some()) {
+            break i;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "both servers are running"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let [first, second] = pair;
+    let (loser, mut winner) = if loser == 0 {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    let stderr = refused(loser).await;
+    assert!(
+        stderr.contains("another `sigil serve --memory-nonces` is running on this database"),
+        "{stderr}"
+    );
+    // The other one serves.
+    assert_eq!(winner.0.try_wait().unwrap(), None, "the winner stopped");
+    let stdout = winner.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let reply = reqwest::get(format!("{base}/login")).await.unwrap();
+    assert_eq!(reply.status(), 200);
 }

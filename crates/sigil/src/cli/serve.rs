@@ -18,6 +18,7 @@ use sigil_axum::{OAuthGrant, flow_router, require_oauth};
 use sigil_server::{
     CredentialCache, Generation, MEMORY_ONLY_AHEAD, MemoryNonceStore, NonceStore, Provider,
 };
+use sigil_store::ServingClaim;
 
 use super::settings::{FileConfig, StoreArgs, policy_for, provider};
 use crate::web::{SignInLimits, Web, WebConsent, WebSettings};
@@ -77,8 +78,9 @@ pub struct ServeArgs {
     /// database too, and a bound on the rest is kept there, so a restart
     /// opens no replay window: after a clean stop, requests stamped before
     /// it are refused; after a crash, the next start waits up to about 12 s
-    /// for the lease to run out. A second server on the same database is
-    /// refused while this one runs. Not with --redis.
+    /// for the lease to run out. This server must be the only one on its
+    /// database: it does not start beside another, and none starts beside
+    /// it. Not with --redis.
     #[arg(long, env = "SIGIL_MEMORY_NONCES")]
     memory_nonces: bool,
     #[command(flatten)]
@@ -97,115 +99,134 @@ fn unix_now() -> u64 {
     sigil_core::Clock::now_unix(&sigil_core::SystemClock)
 }
 
-/// `--memory-nonces`: the store, and the task that keeps its lease recorded
-/// in the database (see `MemoryNonceStore::backed_by`).
+/// `--memory-nonces`: the store (see `MemoryNonceStore::backed_by`).
 struct MemoryNonces {
     store: Arc<MemoryNonceStore>,
-    renewal: tokio::task::JoinHandle<()>,
     /// The bound a previous memory-nonce server recorded, if any.
     recorded: Option<u64>,
 }
 
-impl MemoryNonces {
-    /// Records the first lease, then keeps renewing it every half lease.
-    async fn start(
+/// This server's claim on the database (see `SqlStore::claim_serving`),
+/// renewed every half lease by a task of its own; with `--memory-nonces`
+/// the renewal extends the lease too.
+struct Serving {
+    instance: i64,
+    renewal: tokio::task::JoinHandle<()>,
+}
+
+fn lease_from_now() -> u64 {
+    unix_now() + MEMORY_ONLY_AHEAD + LEASE_SECONDS
+}
+
+/// Claims the database for this server, waiting while another server's
+/// claim may be a dead one's: a running server renews its presence (and a
+/// `--memory-nonces` server its lease) every `LEASE_SECONDS / 2`, a crashed
+/// one leaves them to go stale. So a blocked start retries every 500 ms,
+/// at most until they run out (about `PRESENCE_STALE_AFTER` seconds after
+/// a crash), and refuses as soon as it sees one renewed. The claim is one
+/// serialized transaction, so two servers starting at the same moment see
+/// each other. Returns this server's id and the bound a memory-nonce
+/// server recorded before (timestamps up to it are refused).
+async fn claim_database(
+    sql: &sigil_store::SqlStore,
+    memory_nonces: bool,
+) -> anyhow::Result<(i64, Option<u64>)> {
+    let id = sigil_core::random_hex::<8>().context("choosing an instance id")?;
+    let instance = i64::from_str_radix(&id[1..], 16).context("choosing an instance id")?;
+    let (mut seen_lease, mut seen_presence) = (None, None);
+    loop {
+        let lease = memory_nonces.then(lease_from_now);
+        let (memory_lease, newest_presence) =
+            match sql.claim_serving(instance, lease, unix_now()).await? {
+                ServingClaim::Granted { memory_through } => return Ok((instance, memory_through)),
+                ServingClaim::Blocked {
+                    memory_lease,
+                    newest_presence,
+                } => (memory_lease, newest_presence),
+                _ => anyhow::bail!("the database refused this server's claim"),
+            };
+        if seen_lease.is_none() && seen_presence.is_none() {
+            tracing::warn!(
+                ?memory_lease,
+                ?newest_presence,
+                "another server recorded a claim on this database; waiting for it to run out (a server still running renews it and is refused)"
+            );
+        } else if memory_lease > seen_lease && seen_lease.is_some() {
+            anyhow::bail!(
+                "another `sigil serve --memory-nonces` is running on this database (it keeps renewing its nonce lease): the nonces it accepted are in its memory only, so a second server could not refuse their replays; stop it, or run every instance without --memory-nonces"
+            );
+        } else if newest_presence > seen_presence && seen_presence.is_some() {
+            anyhow::bail!(
+                "another `sigil serve` is running on this database: with --memory-nonces this server must be the only one, since the nonces it accepts are in its memory only; stop the other, or run this one without --memory-nonces"
+            );
+        }
+        seen_lease = seen_lease.max(memory_lease);
+        seen_presence = seen_presence.max(newest_presence);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+impl Serving {
+    /// Renews the claim every half lease. With `memory`, a renewal extends
+    /// the lease; one that finds another server present does not, and the
+    /// store records every request beyond the old lease durably until a
+    /// renewal succeeds again (see `MemoryNonceStore::backed_by`).
+    fn renew(
         sql: Arc<sigil_store::SqlStore>,
-        durable: Arc<dyn NonceStore>,
-        lifetime: u64,
-        recorded: Option<u64>,
-    ) -> anyhow::Result<Self> {
-        let lease_from_now = || unix_now() + MEMORY_ONLY_AHEAD + LEASE_SECONDS;
-        let mut lease = lease_from_now().max(recorded.unwrap_or(0));
-        sql.set_memory_nonces_through(lease).await?;
-        let store = Arc::new(MemoryNonceStore::backed_by(
-            lifetime,
-            durable,
-            sql.newest_nonce_timestamp().await?,
-            lease,
-        ));
-        let renewed = store.clone();
+        instance: i64,
+        memory: Option<Arc<MemoryNonceStore>>,
+    ) -> Self {
         let renewal = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(LEASE_SECONDS / 2));
+            tick.tick().await;
             loop {
                 tick.tick().await;
-                // Never lower (a clock set back): the old lease was relied on.
-                let next = lease_from_now().max(lease);
-                match sql.set_memory_nonces_through(next).await {
-                    Ok(()) => {
-                        lease = next;
-                        renewed.extend_lease(lease);
+                let now = unix_now();
+                let Some(store) = &memory else {
+                    match sql.renew_presence(instance, now).await {
+                        Ok(true) => {}
+                        Ok(false) => tracing::error!(
+                            "this server's presence on the database had lapsed (was the process stopped?); recorded again"
+                        ),
+                        Err(err) => {
+                            tracing::warn!(error = %err, "renewing this server's presence failed")
+                        }
                     }
-                    // Requests beyond the old lease are recorded durably
-                    // meanwhile (see MemoryNonceStore::backed_by).
+                    continue;
+                };
+                let lease = lease_from_now();
+                match sql.claim_serving(instance, Some(lease), now).await {
+                    Ok(ServingClaim::Granted { .. }) => store.extend_lease(lease),
+                    Ok(_) => tracing::error!(
+                        "another server is present on this database: nonces beyond the current lease are recorded in the database too until it goes"
+                    ),
                     Err(err) => {
                         tracing::warn!(error = %err, "renewing the memory nonce lease failed")
                     }
                 }
             }
         });
-        Ok(Self {
-            store,
-            renewal,
-            recorded,
-        })
+        Self { instance, renewal }
     }
 
-    /// A clean stop, once every request is answered: the recorded bound
-    /// shrinks from the lease to what was really kept in memory alone.
-    async fn stop(self, sql: &sigil_store::SqlStore) {
+    /// A clean stop, once every request is answered: the presence goes, and
+    /// a memory-nonce lease shrinks to what was really kept in memory alone.
+    async fn stop(self, sql: &sigil_store::SqlStore, memory: Option<MemoryNonces>) {
         self.renewal.abort();
         let _ = self.renewal.await;
-        let through = self
-            .store
-            .highest_memory_only()
-            .max(self.recorded.unwrap_or(0));
-        if let Err(err) = sql.set_memory_nonces_through(through).await {
-            tracing::warn!(error = %err, "recording the memory nonce bound failed; the lease stands");
+        if let Some(memory) = memory {
+            let through = memory
+                .store
+                .highest_memory_only()
+                .max(memory.recorded.unwrap_or(0));
+            if let Err(err) = sql.set_memory_nonces_through(through).await {
+                tracing::warn!(error = %err, "recording the memory nonce bound failed; the lease stands");
+            }
+        }
+        if let Err(err) = sql.leave_serving(self.instance).await {
+            tracing::warn!(error = %err, "removing this server's presence failed; it goes stale by itself");
         }
     }
-}
-
-/// Refuses to start beside a running `--memory-nonces` server on the same
-/// database: the nonces it accepted are in its memory only, so a second
-/// server of either kind could not refuse their replays. A running one keeps
-/// renewing its lease (every `LEASE_SECONDS / 2`); a crashed one leaves a
-/// lease that stops moving. So while a lease is in force this waits, at most
-/// until it runs out (about `LEASE_SECONDS` after a crash), and refuses as
-/// soon as it sees the lease renewed. Returns the bound to refuse
-/// timestamps up to, as read last (by then in the past).
-///
-/// Not a lock: two servers started within the same second both see no
-/// lease. It catches the mistake the docs warn about (a second instance
-/// started later), not a race.
-async fn beside_no_memory_nonce_server(
-    sql: &sigil_store::SqlStore,
-    recorded: Option<u64>,
-) -> anyhow::Result<Option<u64>> {
-    let Some(mut through) = recorded else {
-        return Ok(None);
-    };
-    let mut said = false;
-    // Until the bound is past: a lease in force runs LEASE_SECONDS ahead; a
-    // clean stop leaves at most MEMORY_ONLY_AHEAD (so a restart waits that
-    // long at most), and then requests signed now are accepted at once.
-    while through >= unix_now() {
-        if !said {
-            tracing::warn!(
-                lease_until = through,
-                "a --memory-nonces server recorded a nonce lease on this database; waiting for it to run out (a server still running renews it and is refused)"
-            );
-            said = true;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let now_recorded = sql.memory_nonces_through().await?.unwrap_or(0);
-        if now_recorded > through {
-            anyhow::bail!(
-                "another `sigil serve --memory-nonces` is running on this database (it keeps renewing its nonce lease): the nonces it accepted are in its memory only, so a second server could not refuse their replays; stop it, or run every instance without --memory-nonces"
-            );
-        }
-        through = now_recorded.max(through);
-    }
-    Ok(Some(through))
 }
 
 impl ServeArgs {
@@ -593,8 +614,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // A server that kept nonces in memory ran on this database: refuse every
     // timestamp up to the bound it recorded (whichever store this run uses),
     // since only it knew those nonces.
-    let memory_through =
-        beside_no_memory_nonce_server(&open.sql, open.sql.memory_nonces_through().await?).await?;
+    let (instance, memory_through) = claim_database(&open.sql, memory_nonces).await?;
     if let Some(through) = memory_through {
         policy.timestamps_from = Some(through.saturating_add(1));
     }
@@ -626,18 +646,31 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         });
     }
     let memory = if memory_nonces {
-        let memory = MemoryNonces::start(
-            open.sql.clone(),
-            stores.nonces.clone(),
+        // The claim recorded the first lease.
+        let lease = open
+            .sql
+            .memory_nonces_through()
+            .await?
+            .unwrap_or_else(lease_from_now);
+        let store = Arc::new(MemoryNonceStore::backed_by(
             policy.nonce_lifetime,
-            memory_through,
-        )
-        .await?;
-        stores.nonces = memory.store.clone();
-        Some(memory)
+            stores.nonces.clone(),
+            open.sql.newest_nonce_timestamp().await?,
+            lease,
+        ));
+        stores.nonces = store.clone();
+        Some(MemoryNonces {
+            store,
+            recorded: memory_through,
+        })
     } else {
         None
     };
+    let serving = Serving::renew(
+        open.sql.clone(),
+        instance,
+        memory.as_ref().map(|m| m.store.clone()),
+    );
     let provider = Arc::new(provider(stores, &open, policy)?);
     let web = Arc::new(Web::new(
         open.sql.clone(),
@@ -672,9 +705,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server failed")?;
-    if let Some(memory) = memory {
-        memory.stop(&open.sql).await;
-    }
+    serving.stop(&open.sql, memory).await;
     open.sql.close().await;
     Ok(())
 }
