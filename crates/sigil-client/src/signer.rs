@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use sigil_core::{
     Clock, HmacKey, OAuthParams, Request, RsaPrivateKey, Secret, SignatureMethod, SigningKey,
-    SystemClock, body_hash, generate_nonce, is_form_content_type, sign,
+    SystemClock, body_hash, generate_nonce, is_form_content_type, sign, sign_authorization_header,
 };
 
 use crate::error::ClientError;
@@ -110,6 +110,22 @@ pub struct SignedParts {
     pub content_type: Option<String>,
     /// The base string that was signed (for debugging a rejection).
     pub base_string: String,
+}
+
+/// A request to sign, as parts.
+#[derive(Clone, Copy)]
+struct RequestParts<'a> {
+    method: &'a str,
+    url: &'a str,
+    content_type: Option<&'a str>,
+    body: &'a [u8],
+}
+
+/// Whether a signature's caller wants the base string too.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Output {
+    WithBaseString,
+    HeaderOnly,
 }
 
 /// Signs requests for one consumer (and optionally one token).
@@ -248,6 +264,21 @@ impl Signer {
         self.sign_with(method, url, content_type, body, &nonce, &timestamp)
     }
 
+    /// Signs with a fresh nonce and timestamp for a caller that sends the
+    /// request and never shows the base string: header placement goes
+    /// through the header-only signer.
+    fn sign_fresh(&self, request: RequestParts<'_>) -> Result<SignedParts, ClientError> {
+        let nonce = generate_nonce().map_err(|_| ClientError::Random)?;
+        let timestamp = self.clock.now_unix().to_string();
+        self.sign_as(
+            request,
+            &nonce,
+            &timestamp,
+            self.placement,
+            Output::HeaderOnly,
+        )
+    }
+
     /// Signs with a given nonce and timestamp (reproducible signatures).
     pub fn sign_with(
         &self,
@@ -258,8 +289,73 @@ impl Signer {
         nonce: &str,
         timestamp: &str,
     ) -> Result<SignedParts, ClientError> {
+        let parts = RequestParts {
+            method,
+            url,
+            content_type,
+            body,
+        };
+        self.sign_as(
+            parts,
+            nonce,
+            timestamp,
+            self.placement,
+            Output::WithBaseString,
+        )
+    }
+
+    /// The `Authorization` header value for a request, with a fresh nonce
+    /// and timestamp, whatever this signer's placement: what
+    /// [`Signer::sign_parts`] gives with header placement, without the base
+    /// string, which it never builds as a string of its own: for the usual
+    /// request, sigil-core's header-only signer (`BENCHMARKS.md`).
+    /// [`Signer::sign_http`] and [`Signer::sign_reqwest`] sign this way too.
+    pub fn authorization_header(
+        &self,
+        method: &str,
+        url: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<String, ClientError> {
+        let nonce = generate_nonce().map_err(|_| ClientError::Random)?;
+        let timestamp = self.clock.now_unix().to_string();
+        let parts = RequestParts {
+            method,
+            url,
+            content_type,
+            body,
+        };
+        let signed = self.sign_as(
+            parts,
+            &nonce,
+            &timestamp,
+            Placement::Header,
+            Output::HeaderOnly,
+        )?;
+        signed
+            .authorization
+            .ok_or_else(|| ClientError::Sign("no header was made".into()))
+    }
+
+    /// Signs `request` for `placement`; with [`Output::HeaderOnly`] and
+    /// header placement, through sigil-core's header-only signer (the base
+    /// string is left empty).
+    fn sign_as(
+        &self,
+        request: RequestParts<'_>,
+        nonce: &str,
+        timestamp: &str,
+        placement: Placement,
+        output: Output,
+    ) -> Result<SignedParts, ClientError> {
+        let RequestParts {
+            method,
+            url,
+            content_type,
+            body,
+        } = request;
         let is_form = content_type.is_some_and(is_form_content_type);
-        let (content_type, is_form) = match (self.placement, content_type) {
+        let (content_type, is_form) = match (placement, content_type) {
             (Placement::Body, None) if body.is_empty() => {
                 (Some("application/x-www-form-urlencoded"), true)
             }
@@ -325,6 +421,17 @@ impl Signer {
                 token_secret: self.token.as_ref().map(|t| &t.secret),
             }
         };
+        if output == Output::HeaderOnly && placement == Placement::Header {
+            let header = sign_authorization_header(&request, &oauth, &key, self.realm.as_deref())
+                .map_err(|e| ClientError::Sign(e.to_string()))?;
+            return Ok(SignedParts {
+                url: url.to_owned(),
+                authorization: Some(header),
+                body: body.to_vec(),
+                content_type: content_type.map(str::to_owned),
+                base_string: String::new(),
+            });
+        }
         let signed = sign(&request, &oauth, &key).map_err(|e| ClientError::Sign(e.to_string()))?;
         let mut out = SignedParts {
             url: url.to_owned(),
@@ -333,7 +440,7 @@ impl Signer {
             content_type: content_type.map(str::to_owned),
             base_string: signed.base_string.clone(),
         };
-        match self.placement {
+        match placement {
             Placement::Header => {
                 out.authorization = Some(signed.authorization_header(self.realm.as_deref()));
             }
@@ -355,12 +462,13 @@ impl Signer {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let signed = self.sign_parts(
-            parts.method.as_str(),
-            &parts.uri.to_string(),
-            content_type.as_deref(),
-            body.as_ref(),
-        )?;
+        let uri = parts.uri.to_string();
+        let signed = self.sign_fresh(RequestParts {
+            method: parts.method.as_str(),
+            url: &uri,
+            content_type: content_type.as_deref(),
+            body: body.as_ref(),
+        })?;
         parts.uri = signed
             .url
             .parse()
@@ -397,12 +505,12 @@ impl Signer {
             Some(b) => b.as_bytes().ok_or(ClientError::StreamingBody)?.to_vec(),
             None => Vec::new(),
         };
-        let signed = self.sign_parts(
-            request.method().as_str(),
-            request.url().as_str(),
-            content_type.as_deref(),
-            &body,
-        )?;
+        let signed = self.sign_fresh(RequestParts {
+            method: request.method().as_str(),
+            url: request.url().as_str(),
+            content_type: content_type.as_deref(),
+            body: &body,
+        })?;
         *request.url_mut() = reqwest::Url::parse(&signed.url)
             .map_err(|_| ClientError::Sign("signed URL is not a valid URL".into()))?;
         if let Some(auth) = signed.authorization {
@@ -423,5 +531,125 @@ impl Signer {
             *request.body_mut() = Some(reqwest::Body::from(signed.body));
         }
         Ok(request)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Signers that cover what the header-only path must carry over: each
+    /// HMAC method (prepared keys), PLAINTEXT, a realm, extra parameters, a
+    /// token with an empty key, a body hash.
+    fn signers() -> Vec<Signer> {
+        let base = Signer::new(Consumer::new("dpf43f3p2l4k3l03", "kd94hf93k423kf44"))
+            .token(Token::new("nnch734d00sl2jdk", "pfkkdhi9sl3r4s00"));
+        vec![
+            base.clone(),
+            base.clone()
+                .method(SignatureMethod::HmacSha256)
+                .realm("Photos"),
+            base.clone().method(SignatureMethod::HmacSha512),
+            base.clone().method(SignatureMethod::Plaintext),
+            base.clone().param("oauth_callback", "oob"),
+            base.clone().body_hash(BodyHash::Always),
+            base.clone().version(false),
+            Signer::new(Consumer::new("key", "secret")).token(Token::new("", "only-a-secret")),
+        ]
+    }
+
+    #[test]
+    fn header_only_signs_as_sign_with_does() {
+        let requests: [(&str, &str, Option<&str>, &[u8]); 4] = [
+            (
+                "GET",
+                "http://photos.example.net/photos?file=vacation.jpg&size=original",
+                None,
+                b"",
+            ),
+            (
+                "POST",
+                "https://api.example.com/1/statuses?include_entities=true",
+                Some("application/x-www-form-urlencoded"),
+                b"status=Hello%20Ladies%20%2b%20Gentlemen",
+            ),
+            (
+                "PUT",
+                "http://example.com:8080/a%20b?x=%7e&y=+",
+                Some("application/json"),
+                b"{\"a\":1}",
+            ),
+            ("GET", "http://example.com/?a=1&a=2&b=&oauth_x=3", None, b""),
+        ];
+        for signer in signers() {
+            for (method, url, content_type, body) in requests {
+                let parts = RequestParts {
+                    method,
+                    url,
+                    content_type,
+                    body,
+                };
+                let full = signer
+                    .sign_as(
+                        parts,
+                        "n0nce",
+                        "1318622958",
+                        Placement::Header,
+                        Output::WithBaseString,
+                    )
+                    .unwrap();
+                let fast = signer
+                    .sign_as(
+                        parts,
+                        "n0nce",
+                        "1318622958",
+                        Placement::Header,
+                        Output::HeaderOnly,
+                    )
+                    .unwrap();
+                assert!(full.authorization.is_some());
+                assert_eq!(fast.authorization, full.authorization, "{method} {url}");
+                assert_eq!(
+                    (&fast.url, &fast.body, &fast.content_type),
+                    (&full.url, &full.body, &full.content_type)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn authorization_header_is_a_fresh_header_signature() {
+        let signer = signers()
+            .remove(1)
+            .placement(Placement::Query)
+            .clock(Arc::new(sigil_core::FixedClock(1_318_622_958)));
+        let url = "http://photos.example.net/photos?size=original";
+        let header = signer.authorization_header("GET", url, None, b"").unwrap();
+        let nonce = header
+            .split(", ")
+            .find_map(|field| field.strip_prefix("oauth_nonce=\""))
+            .and_then(|rest| rest.strip_suffix('"'))
+            .unwrap();
+        let expected = signer
+            .sign_as(
+                RequestParts {
+                    method: "GET",
+                    url,
+                    content_type: None,
+                    body: b"",
+                },
+                nonce,
+                "1318622958",
+                Placement::Header,
+                Output::WithBaseString,
+            )
+            .unwrap();
+        assert_eq!(Some(header), expected.authorization);
+        // Whatever the signer's placement, and a fresh nonce each time.
+        assert_ne!(
+            signer.authorization_header("GET", url, None, b"").unwrap(),
+            expected.authorization.unwrap()
+        );
     }
 }
