@@ -10,9 +10,18 @@ use x509_cert::der::{DecodePem, Encode};
 use crate::error::KeyError;
 
 /// A shared secret (consumer secret or token secret). `Debug` prints a
-/// placeholder; equality is constant-time.
+/// placeholder; equality is constant-time; the memory is wiped when it is
+/// dropped.
 #[derive(Clone, Default)]
 pub struct Secret(String);
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for Secret {}
 
 impl Secret {
     /// Wraps a secret.

@@ -13,6 +13,7 @@ use crate::encoding::{encode_into, unreserved_prefix};
 use crate::error::{SignError, VerifyError};
 use crate::keys::{RsaPrivateKey, RsaPublicKey, Secret, SigningKey, VerifyingKey};
 use crate::method::{DigestAlgorithm, SignatureMethod};
+use zeroize::Zeroizing;
 
 /// The HMAC key and PLAINTEXT signature of RFC 5849 §3.4.2 and §3.4.4: the
 /// encoded consumer secret, `&`, and the encoded token secret (empty when
@@ -28,7 +29,8 @@ pub fn shared_key(consumer_secret: &Secret, token_secret: Option<&Secret>) -> St
 }
 
 /// Calls `f` with the HMAC key of [`shared_key`], built on the stack when
-/// both secrets are unreserved (as generated secrets are) and short.
+/// both secrets are unreserved (as generated secrets are) and short; either
+/// copy is wiped afterwards.
 fn with_shared_key<R>(
     consumer_secret: &Secret,
     token_secret: Option<&Secret>,
@@ -36,7 +38,7 @@ fn with_shared_key<R>(
 ) -> R {
     let cs = consumer_secret.expose().as_bytes();
     let ts = token_secret.map_or(&b""[..], |t| t.expose().as_bytes());
-    let mut buf = [0u8; 192];
+    let mut buf = Zeroizing::new([0u8; 192]);
     if unreserved_prefix(cs) == cs.len() && unreserved_prefix(ts) == ts.len() {
         let len = cs.len() + 1 + ts.len();
         if let Some(key) = buf.get_mut(..len) {
@@ -49,7 +51,7 @@ fn with_shared_key<R>(
             return f(key);
         }
     }
-    f(shared_key(consumer_secret, token_secret).as_bytes())
+    f(Zeroizing::new(shared_key(consumer_secret, token_secret)).as_bytes())
 }
 
 /// The HMAC of `message` under `key`.
@@ -200,6 +202,11 @@ pub struct HmacKey {
     method: SignatureMethod,
     mac: KeyedMac,
 }
+
+// Each variant's HMAC state is two hash states, wiped when dropped (the
+// `zeroize` features of hmac, sha1 and sha2; the test below fails to build
+// without them).
+impl zeroize::ZeroizeOnDrop for HmacKey {}
 
 #[derive(Clone)]
 enum KeyedMac {
@@ -426,6 +433,17 @@ pub(crate) fn body_hash_matches(method: SignatureMethod, body: &[u8], sent: &str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_and_prepared_keys_are_wiped_when_dropped() {
+        fn wiped<T: zeroize::ZeroizeOnDrop>() {}
+        wiped::<Secret>();
+        wiped::<HmacKey>();
+        // The hash states an HMAC state is made of.
+        wiped::<sha1::block_api::Sha1Core>();
+        wiped::<sha2::block_api::Sha256VarCore>();
+        wiped::<sha2::block_api::Sha512VarCore>();
+    }
 
     #[test]
     fn plaintext_encodes_both_secrets() {

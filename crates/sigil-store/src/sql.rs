@@ -370,7 +370,11 @@ impl SqlStore {
         for (version, sql) in MIGRATIONS {
             let mut tx = self.pool.begin().await.map_err(db_err)?;
             if self.backend == Backend::Postgres {
-                // Two instances starting together migrate one at a time.
+                // Two instances starting together migrate one at a time
+                // (read committed: see `claim_serving`).
+                tx.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                    .await
+                    .map_err(db_err)?;
                 tx.execute("SELECT pg_advisory_xact_lock(5849)")
                     .await
                     .map_err(db_err)?;
@@ -705,6 +709,13 @@ impl SqlStore {
         let me = format!("serving:{instance}");
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         if self.backend == Backend::Postgres {
+            // Read committed whatever the server's default: under repeatable
+            // read the snapshot would be taken before the lock is granted,
+            // and the last holder's commit missed. The lock is per database
+            // (instances in other schemas of it wait on each other, briefly).
+            tx.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                .await
+                .map_err(db_err)?;
             tx.execute("SELECT pg_advisory_xact_lock(5850)")
                 .await
                 .map_err(db_err)?;
@@ -773,33 +784,27 @@ impl SqlStore {
         })
     }
 
-    /// Renews the presence of a server without nonces in memory (see
-    /// [`SqlStore::claim_serving`]), whatever else is recorded: a server
-    /// with nonces in memory that started while this presence had lapsed
-    /// sees it at its next renewal and stops keeping nonces in memory alone.
-    /// `false` when the presence had lapsed (and was recorded again).
-    pub async fn renew_presence(&self, instance: i64, now: u64) -> Result<bool, StoreError> {
-        let me = format!("serving:{instance}");
-        let renewed = sqlx::query("UPDATE nonce_state SET value = $1 WHERE name = $2")
-            .bind(to_i64(now))
-            .bind(&me)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-        if renewed == 1 {
-            return Ok(true);
-        }
-        sqlx::query(
-            "INSERT INTO nonce_state (name, value) VALUES ($1, $2) \
-             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    /// At a clean stop of the server with nonces in memory `instance`: the
+    /// recorded bound shrinks from its lease to `through`, what it really
+    /// kept in memory alone, so that the next server may start at once.
+    /// Only while the lease is still this instance's (never over another
+    /// server's); `false` when it was not.
+    pub async fn release_memory_lease(
+        &self,
+        instance: i64,
+        through: u64,
+    ) -> Result<bool, StoreError> {
+        let released = sqlx::query(
+            "UPDATE nonce_state SET value = $1 WHERE name = 'memory_through' AND EXISTS \
+             (SELECT 1 FROM nonce_state WHERE name = 'memory_owner' AND value = $2)",
         )
-        .bind(&me)
-        .bind(to_i64(now))
+        .bind(to_i64(through))
+        .bind(instance)
         .execute(&self.pool)
         .await
-        .map_err(db_err)?;
-        Ok(false)
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(released == 1)
     }
 
     /// Removes this server's presence (a clean stop), so that a server with

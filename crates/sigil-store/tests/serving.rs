@@ -40,7 +40,7 @@ async fn claims(store: &SqlStore) {
     );
     assert_eq!(store.memory_nonces_through().await.unwrap(), None);
     // Renewed, the presence still blocks; gone stale, it is cleared.
-    assert!(store.renew_presence(DURABLE, NOW + 5).await.unwrap());
+    assert_eq!(claim(DURABLE, None, NOW + 5).await.unwrap(), granted(None));
     let stale = NOW + 5 + PRESENCE_STALE_AFTER + 1;
     assert_eq!(
         claim(MEMORY, Some(NOW + 12), stale - 1).await.unwrap(),
@@ -52,9 +52,11 @@ async fn claims(store: &SqlStore) {
         granted(None)
     );
     assert_eq!(store.memory_nonces_through().await.unwrap(), Some(lease));
-    // The stale server's presence was deleted: renewing it says so.
-    assert!(!store.renew_presence(DURABLE, stale).await.unwrap());
-    store.leave_serving(DURABLE).await.unwrap();
+    // The stale server's renewal is refused now (it must stop).
+    assert_eq!(
+        claim(DURABLE, None, stale).await.unwrap(),
+        blocked(Some(lease), None)
+    );
 
     // While the lease is in force, no other server gets in, of either kind.
     assert_eq!(
@@ -76,7 +78,9 @@ async fn claims(store: &SqlStore) {
     // A clean stop: the presence goes and the bound shrinks; once it is
     // past, the next server gets in and learns the bound.
     store.leave_serving(MEMORY).await.unwrap();
-    store.set_memory_nonces_through(stale + 3).await.unwrap();
+    assert!(!store.release_memory_lease(OTHER_MEMORY, 0).await.unwrap());
+    assert_eq!(store.memory_nonces_through().await.unwrap(), Some(lease));
+    assert!(store.release_memory_lease(MEMORY, stale + 3).await.unwrap());
     assert_eq!(
         claim(DURABLE, None, stale + 3).await.unwrap(),
         blocked(Some(stale + 3), None)

@@ -1416,3 +1416,37 @@ async fn memory_nonces_only_alone() {
     let reply = reqwest::get(format!("{base}/login")).await.unwrap();
     assert_eq!(reply.status(), 200);
 }
+
+/// A server that finds another's memory-nonce lease in force at a renewal
+/// (another server got in while its claim had lapsed) stops, with an error:
+/// the two could accept each other's replays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_lost_its_claim_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = sqlite_url(&dir);
+    let mut server = spawn_serve(&database, &[]);
+    let stdout = server.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    assert!(line.starts_with("listening on "), "{line}");
+    let store = sigil_store::SqlStore::connect(&database, sigil_store::SqlOptions::default())
+        .await
+        .unwrap();
+    // What a --memory-nonces server's claim leaves, written past the claim
+    // as if this server's presence had gone stale.
+    store
+        .set_memory_nonces_through(unix_now() + 60)
+        .await
+        .unwrap();
+    store.close().await;
+    let stderr = refused(server).await;
+    assert!(
+        stderr.contains("another server claimed this database while this one's claim had lapsed"),
+        "{stderr}"
+    );
+}

@@ -18,7 +18,7 @@ use sigil_axum::{OAuthGrant, flow_router, require_oauth};
 use sigil_server::{
     CredentialCache, Generation, MEMORY_ONLY_AHEAD, MemoryNonceStore, NonceStore, Provider,
 };
-use sigil_store::ServingClaim;
+use sigil_store::{PRESENCE_STALE_AFTER, ServingClaim};
 
 use super::settings::{FileConfig, StoreArgs, policy_for, provider};
 use crate::web::{SignInLimits, Web, WebConsent, WebSettings};
@@ -112,6 +112,9 @@ struct MemoryNonces {
 struct Serving {
     instance: i64,
     renewal: tokio::task::JoinHandle<()>,
+    /// Set, and the server stopped, when the claim may have been lost.
+    lost: Arc<tokio::sync::Notify>,
+    lost_why: Arc<Mutex<Option<&'static str>>>,
 }
 
 fn lease_from_now() -> u64 {
@@ -167,65 +170,101 @@ async fn claim_database(
 }
 
 impl Serving {
-    /// Renews the claim every half lease. With `memory`, a renewal extends
-    /// the lease; one that finds another server present does not, and the
-    /// store records every request beyond the old lease durably until a
-    /// renewal succeeds again (see `MemoryNonceStore::backed_by`).
+    /// Renews the claim every half lease (with `memory`, extending the
+    /// lease). A renewal that is refused means another server got in while
+    /// this one's claim had lapsed; with nonces in memory, so does a claim
+    /// not renewed for nearly [`PRESENCE_STALE_AFTER`] seconds (the
+    /// database out of reach). Either way the two could accept each other's
+    /// replays, so this server stops (see `lost`).
     fn renew(
         sql: Arc<sigil_store::SqlStore>,
         instance: i64,
         memory: Option<Arc<MemoryNonceStore>>,
     ) -> Self {
+        let lost = Arc::new(tokio::sync::Notify::new());
+        let lost_why = Arc::new(Mutex::new(None));
+        let (signal, why) = (lost.clone(), lost_why.clone());
         let renewal = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(LEASE_SECONDS / 2));
             tick.tick().await;
-            loop {
+            let mut last_granted = Instant::now();
+            let give_up = Duration::from_secs(PRESENCE_STALE_AFTER - 2);
+            let reason = loop {
                 tick.tick().await;
-                let now = unix_now();
-                let Some(store) = &memory else {
-                    match sql.renew_presence(instance, now).await {
-                        Ok(true) => {}
-                        Ok(false) => tracing::error!(
-                            "this server's presence on the database had lapsed (was the process stopped?); recorded again"
-                        ),
-                        Err(err) => {
-                            tracing::warn!(error = %err, "renewing this server's presence failed")
+                let lease = memory.is_some().then(lease_from_now);
+                match sql.claim_serving(instance, lease, unix_now()).await {
+                    Ok(ServingClaim::Granted { .. }) => {
+                        last_granted = Instant::now();
+                        if let (Some(store), Some(lease)) = (&memory, lease) {
+                            store.extend_lease(lease);
                         }
                     }
-                    continue;
-                };
-                let lease = lease_from_now();
-                match sql.claim_serving(instance, Some(lease), now).await {
-                    Ok(ServingClaim::Granted { .. }) => store.extend_lease(lease),
-                    Ok(_) => tracing::error!(
-                        "another server is present on this database: nonces beyond the current lease are recorded in the database too until it goes"
-                    ),
+                    Ok(_) => {
+                        break "another server claimed this database while this one's claim had lapsed";
+                    }
                     Err(err) => {
-                        tracing::warn!(error = %err, "renewing the memory nonce lease failed")
+                        tracing::warn!(error = %err, "renewing this server's claim on the database failed");
+                        if memory.is_some() && last_granted.elapsed() >= give_up {
+                            break "this server's claim could not be renewed for too long to be sure it is the only one, as --memory-nonces needs";
+                        }
                     }
                 }
+            };
+            if let Ok(mut slot) = why.lock() {
+                *slot = Some(reason);
             }
+            tracing::error!("{reason}: stopping");
+            signal.notify_one();
         });
-        Self { instance, renewal }
+        Self {
+            instance,
+            renewal,
+            lost,
+            lost_why,
+        }
+    }
+
+    /// Resolves when the claim may have been lost.
+    fn lost(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let lost = self.lost.clone();
+        async move { lost.notified().await }
     }
 
     /// A clean stop, once every request is answered: the presence goes, and
-    /// a memory-nonce lease shrinks to what was really kept in memory alone.
-    async fn stop(self, sql: &sigil_store::SqlStore, memory: Option<MemoryNonces>) {
+    /// a memory-nonce lease still this server's shrinks to what was really
+    /// kept in memory alone. Fails when the claim was lost.
+    async fn stop(
+        self,
+        sql: &sigil_store::SqlStore,
+        memory: Option<MemoryNonces>,
+    ) -> anyhow::Result<()> {
         self.renewal.abort();
         let _ = self.renewal.await;
+        let lost = self.lost_why.lock().ok().and_then(|why| *why);
+        if let Some(reason) = lost {
+            // The lease stands as it is (maybe another server's now).
+            anyhow::bail!("{reason}");
+        }
         if let Some(memory) = memory {
             let through = memory
                 .store
                 .highest_memory_only()
                 .max(memory.recorded.unwrap_or(0));
-            if let Err(err) = sql.set_memory_nonces_through(through).await {
-                tracing::warn!(error = %err, "recording the memory nonce bound failed; the lease stands");
+            match sql.release_memory_lease(self.instance, through).await {
+                Ok(true) => {}
+                Ok(false) => tracing::error!(
+                    "the memory nonce lease on this database is no longer this server's; left as it is"
+                ),
+                Err(err) => tracing::warn!(
+                    error = %err,
+                    "recording the memory nonce bound failed; the lease stands"
+                ),
             }
         }
         if let Err(err) = sql.leave_serving(self.instance).await {
             tracing::warn!(error = %err, "removing this server's presence failed; it goes stale by itself");
         }
+        Ok(())
     }
 }
 
@@ -569,6 +608,14 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
+/// A stop signal, or the claim on the database lost.
+async fn stopped(lost: impl std::future::Future<Output = ()>) {
+    tokio::select! {
+        () = shutdown_signal() => {},
+        () = lost => {},
+    }
+}
+
 /// Runs `sigil serve`.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let file = FileConfig::load(args.store.config.as_ref())?;
@@ -702,10 +749,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("listening on http://{bound}");
     let service = app(provider, web, metrics).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(stopped(serving.lost()))
         .await
         .context("server failed")?;
-    serving.stop(&open.sql, memory).await;
+    let stopped = serving.stop(&open.sql, memory).await;
     open.sql.close().await;
-    Ok(())
+    stopped
 }
