@@ -39,6 +39,23 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_nonces_by_time.sql")),
 ];
 
+/// On PostgreSQL: takes the transaction-scoped advisory lock of `lock` (a
+/// `SELECT pg_advisory_xact_lock(..)` with a constant key), read committed
+/// whatever the server's default, so that what the transaction reads after
+/// it includes the last holder's commit (under repeatable read the snapshot
+/// would be taken before the lock is granted). The lock is per database:
+/// instances in other schemas of it wait on each other, briefly.
+async fn one_at_a_time(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    lock: &'static str,
+) -> Result<(), StoreError> {
+    tx.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        .await
+        .map_err(db_err)?;
+    tx.execute(lock).await.map_err(db_err)?;
+    Ok(())
+}
+
 /// Seconds after its last renewal that a server's presence (see
 /// [`SqlStore::claim_serving`]) counts as a stopped or crashed server's:
 /// two renewals missed, at one every 5 s, and some slack.
@@ -370,14 +387,8 @@ impl SqlStore {
         for (version, sql) in MIGRATIONS {
             let mut tx = self.pool.begin().await.map_err(db_err)?;
             if self.backend == Backend::Postgres {
-                // Two instances starting together migrate one at a time
-                // (read committed: see `claim_serving`).
-                tx.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                    .await
-                    .map_err(db_err)?;
-                tx.execute("SELECT pg_advisory_xact_lock(5849)")
-                    .await
-                    .map_err(db_err)?;
+                // Two instances starting together migrate one at a time.
+                one_at_a_time(&mut tx, "SELECT pg_advisory_xact_lock(5849)").await?;
             }
             // Checked under the lock, so that a newer Sigil migrating at the
             // same moment is seen.
@@ -709,16 +720,7 @@ impl SqlStore {
         let me = format!("serving:{instance}");
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         if self.backend == Backend::Postgres {
-            // Read committed whatever the server's default: under repeatable
-            // read the snapshot would be taken before the lock is granted,
-            // and the last holder's commit missed. The lock is per database
-            // (instances in other schemas of it wait on each other, briefly).
-            tx.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                .await
-                .map_err(db_err)?;
-            tx.execute("SELECT pg_advisory_xact_lock(5850)")
-                .await
-                .map_err(db_err)?;
+            one_at_a_time(&mut tx, "SELECT pg_advisory_xact_lock(5850)").await?;
         }
         // A write first: on SQLite it takes the write lock now, so that a
         // second claim waits here instead of reading what this one changes.
