@@ -112,9 +112,9 @@ struct MemoryNonces {
 struct Serving {
     instance: i64,
     renewal: tokio::task::JoinHandle<()>,
-    /// Set, and the server stopped, when the claim may have been lost.
-    lost: Arc<tokio::sync::Notify>,
-    lost_why: Arc<Mutex<Option<&'static str>>>,
+    /// Why the claim may have been lost, once it may have been (the server
+    /// then stops).
+    lost: tokio::sync::watch::Receiver<Option<&'static str>>,
 }
 
 fn lease_from_now() -> u64 {
@@ -181,9 +181,7 @@ impl Serving {
         instance: i64,
         memory: Option<Arc<MemoryNonceStore>>,
     ) -> Self {
-        let lost = Arc::new(tokio::sync::Notify::new());
-        let lost_why = Arc::new(Mutex::new(None));
-        let (signal, why) = (lost.clone(), lost_why.clone());
+        let (lose, lost) = tokio::sync::watch::channel(None);
         let renewal = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(LEASE_SECONDS / 2));
             tick.tick().await;
@@ -210,24 +208,26 @@ impl Serving {
                     }
                 }
             };
-            if let Ok(mut slot) = why.lock() {
-                *slot = Some(reason);
-            }
             tracing::error!("{reason}: stopping");
-            signal.notify_one();
+            let _ = lose.send(Some(reason));
         });
         Self {
             instance,
             renewal,
             lost,
-            lost_why,
         }
     }
 
     /// Resolves when the claim may have been lost.
     fn lost(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let lost = self.lost.clone();
-        async move { lost.notified().await }
+        let mut lost = self.lost.clone();
+        async move {
+            // An error means the renewal task is gone without a reason (the
+            // stop aborted it): nothing was lost, so this never resolves.
+            if lost.wait_for(Option::is_some).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
     }
 
     /// A clean stop, once every request is answered: the presence goes, and
@@ -240,7 +240,7 @@ impl Serving {
     ) -> anyhow::Result<()> {
         self.renewal.abort();
         let _ = self.renewal.await;
-        let lost = self.lost_why.lock().ok().and_then(|why| *why);
+        let lost = *self.lost.borrow();
         if let Some(reason) = lost {
             // The lease stands as it is (maybe another server's now).
             anyhow::bail!("{reason}");
