@@ -27,7 +27,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts a server whose first stdout line is "listening on URL"; prints URL.
+# Benchmarked servers serve no metrics listener (several run at once).
+export SIGIL_METRICS_LISTEN=off
+
+# Starts a server whose stdout has a line "listening on URL"; prints URL.
 # Its PID goes to $WORK/NAME.pid (and $WORK/pids, for the clean-up).
 start() {
   local name=$1; shift

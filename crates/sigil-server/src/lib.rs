@@ -72,6 +72,7 @@
 //! ```
 
 mod cache;
+mod callback;
 mod error;
 mod http;
 mod memory;
@@ -82,6 +83,7 @@ mod provider;
 mod store;
 
 pub use cache::{CredentialCache, Generation, NoOutsideChanges};
+pub use callback::{CallbackError, CallbackUrl, UrlPart};
 pub use error::{OAuthError, Problem};
 pub use http::{HttpRequest, HttpResponse};
 pub use memory::MemoryStore;

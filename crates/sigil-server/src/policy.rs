@@ -4,6 +4,8 @@ use std::ops::RangeInclusive;
 
 use sigil_core::{Limits, SignatureMethod};
 
+use crate::callback::{CallbackError, CallbackUrl};
+
 /// How a requested `oauth_callback` must match one of the client's
 /// registered callback URLs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,44 +149,24 @@ impl Policy {
         Ok(())
     }
 
-    /// Whether `callback` is allowed for a client that registered
-    /// `registered`, under this policy's rule. `oob` is handled apart.
-    pub fn callback_allowed(&self, callback: &str, registered: &[String]) -> bool {
-        if !(callback.starts_with("https://") || callback.starts_with("http://")) {
-            return false;
+    /// Checks `callback` against the client's `registered` callbacks under
+    /// this policy's rule, on the WHATWG parse a browser makes of both
+    /// (see [`CallbackUrl`]). `oob` is handled apart. Registered entries
+    /// that do not parse match nothing.
+    pub fn check_callback(
+        &self,
+        callback: &str,
+        registered: &[String],
+    ) -> Result<CallbackUrl, CallbackError> {
+        let asked = CallbackUrl::parse(callback)?;
+        let allowed = registered.iter().any(|r| {
+            CallbackUrl::parse(r).is_ok_and(|reg| asked.matches(&reg, self.callback_rule))
+        });
+        if allowed {
+            Ok(asked)
+        } else {
+            Err(CallbackError::NotRegistered)
         }
-        let Ok(asked) = sigil_core::BaseUri::parse(callback) else {
-            return false;
-        };
-        // A native application listening on loopback gets whatever port is
-        // free (as RFC 8252 §7.3 allows for OAuth 2): a registered loopback
-        // callback matches any port, same scheme, host and path.
-        let loopback_match = |r: &String| {
-            sigil_core::BaseUri::parse(r).is_ok_and(|reg| {
-                reg.is_loopback()
-                    && asked.is_loopback()
-                    && reg.scheme() == asked.scheme()
-                    && reg.host() == asked.host()
-                    && reg.path() == asked.path()
-            })
-        };
-        registered.iter().any(|r| {
-            loopback_match(r)
-                || match self.callback_rule {
-                    CallbackRule::Exact => {
-                        let without_query = callback
-                            .split_once(['?', '#'])
-                            .map_or(callback, |(before, _)| before);
-                        without_query == r
-                    }
-                    CallbackRule::Prefix => match callback.strip_prefix(r.as_str()) {
-                        Some(rest) => {
-                            r.ends_with('/') || rest.is_empty() || rest.starts_with(['/', '?', '#'])
-                        }
-                        None => false,
-                    },
-                }
-        })
     }
 }
 
@@ -210,22 +192,38 @@ mod tests {
     fn callback_rules() {
         let registered = vec!["https://app.example/cb".to_owned()];
         let exact = Policy::default();
-        assert!(exact.callback_allowed("https://app.example/cb", &registered));
-        assert!(exact.callback_allowed("https://app.example/cb?state=1", &registered));
-        assert!(!exact.callback_allowed("https://app.example/cb/x", &registered));
-        assert!(!exact.callback_allowed("https://app.example/cbx", &registered));
-        assert!(!exact.callback_allowed("https://evil.example/cb", &registered));
-        assert!(!exact.callback_allowed("javascript:alert(1)", &registered));
-        let loopback = vec!["http://127.0.0.1/callback".to_owned()];
-        assert!(exact.callback_allowed("http://127.0.0.1:53124/callback?s=1", &loopback));
-        assert!(!exact.callback_allowed("http://127.0.0.1:53124/other", &loopback));
-        assert!(!exact.callback_allowed("http://127.0.0.2:53124/callback", &loopback));
+        let allowed = |p: &Policy, cb: &str, reg: &[String]| p.check_callback(cb, reg).is_ok();
+        assert!(allowed(&exact, "https://app.example/cb", &registered));
+        assert!(allowed(
+            &exact,
+            "https://app.example/cb?state=1",
+            &registered
+        ));
+        assert!(!allowed(&exact, "https://app.example/cb/x", &registered));
+        assert!(!allowed(&exact, "https://evil.example/cb", &registered));
+        assert_eq!(
+            exact.check_callback("javascript:alert(1)", &registered),
+            Err(CallbackError::NotWeb)
+        );
+        let loopback = vec!["http://127.0.0.1:9/cb".to_owned()];
+        assert!(allowed(&exact, "http://127.0.0.1:53124/cb?s=1", &loopback));
+        assert_eq!(
+            exact.check_callback("http://evil.example\\@127.0.0.1:9/cb", &loopback),
+            Err(CallbackError::Backslash)
+        );
+        assert_eq!(
+            exact.check_callback("http://user:pw@127.0.0.1:9/cb", &loopback),
+            Err(CallbackError::UserInfo)
+        );
         let prefix = Policy {
             callback_rule: CallbackRule::Prefix,
             ..Policy::default()
         };
-        assert!(prefix.callback_allowed("https://app.example/cb/x", &registered));
-        assert!(!prefix.callback_allowed("https://app.example/cb.evil.example/", &registered));
-        assert!(!prefix.callback_allowed("https://app.example/cbx", &registered));
+        assert!(allowed(&prefix, "https://app.example/cb/x", &registered));
+        assert!(!allowed(
+            &prefix,
+            "https://app.example/cb.evil.example/",
+            &registered
+        ));
     }
 }

@@ -14,8 +14,8 @@ use std::sync::{Arc, OnceLock};
 use async_trait::async_trait;
 use sigil_core::encoding::encode_into;
 use sigil_core::{
-    BaseUri, Clock, ParseError, ParsedRequest, Request, RsaPublicKey, Secret, SignatureMethod,
-    SystemClock, VerifyError, VerifyingKey, random_hex,
+    Clock, ParseError, ParsedRequest, Request, RsaPublicKey, Secret, SignatureMethod, SystemClock,
+    VerifyError, VerifyingKey, random_hex,
 };
 use subtle::ConstantTimeEq;
 
@@ -179,10 +179,10 @@ impl PendingAuthorization {
         if self.is_oob() {
             return None;
         }
-        BaseUri::parse(&self.callback).ok().map(|u| match u.port() {
-            Some(port) => format!("{}:{port}", u.host()),
-            None => u.host().to_owned(),
-        })
+        // The same WHATWG parse the callback passed at request time.
+        crate::CallbackUrl::parse(&self.callback)
+            .ok()
+            .map(|u| u.authority())
     }
 }
 
@@ -733,22 +733,25 @@ impl Provider {
             .authenticate(&parsed, method, timestamp, Expect::NoToken)
             .await?;
         let callback = parsed.oauth().callback.as_deref().unwrap_or_default();
-        if callback == "oob" {
+        let callback = if callback == "oob" {
             if !(self.policy.allow_oob && auth.client.allow_oob) {
                 return Err(OAuthError::bad_request(
                     Problem::ParameterRejected,
                     "oob callback not allowed for this client",
                 ));
             }
-        } else if !self
-            .policy
-            .callback_allowed(callback, &auth.client.callbacks)
-        {
-            return Err(OAuthError::bad_request(
-                Problem::ParameterRejected,
-                "callback not registered for this client",
-            ));
-        }
+            callback.to_owned()
+        } else {
+            match self.policy.check_callback(callback, &auth.client.callbacks) {
+                Ok(url) => url.as_str().to_owned(),
+                Err(refusal) => {
+                    return Err(OAuthError::bad_request(
+                        Problem::ParameterRejected,
+                        refusal.reason(),
+                    ));
+                }
+            }
+        };
         let realms = self.requested_realms(&parsed, &auth.client)?;
         self.record_nonce(&auth.nonce_key).await?;
         let now = self.now();
@@ -756,7 +759,7 @@ impl Provider {
             token: random_value::<16>()?,
             secret: Secret::new(random_value::<32>()?),
             client_key: auth.client.key,
-            callback: callback.to_owned(),
+            callback,
             realms,
             created_at: now,
             expires_at: now.saturating_add(self.policy.temporary_lifetime),

@@ -563,8 +563,15 @@ async fn bad_input_gets_clear_statuses_and_the_server_stays_up() {
         .await
         .unwrap();
     assert_eq!(health.status().as_u16(), 200);
-    let metrics = http
+    // Metrics are not on the public listener, only on their own.
+    let public = http
         .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status().as_u16(), 404);
+    let metrics = http
+        .get(server.metrics.clone().unwrap())
         .send()
         .await
         .unwrap()
@@ -1143,14 +1150,9 @@ async fn sigil_bench_loads_the_api_with_signed_requests() {
     server.stop();
 }
 
-/// The generation `sigil serve` shows in /metrics.
-async fn credential_generation(base: &str) -> u64 {
-    let text = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+/// The generation `sigil serve` shows at `metrics`.
+async fn credential_generation(metrics: &str) -> u64 {
+    let text = reqwest::get(metrics).await.unwrap().text().await.unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix("sigil_credential_generation "))
         .expect("the generation is in /metrics")
@@ -1160,9 +1162,9 @@ async fn credential_generation(base: &str) -> u64 {
 
 /// Waits until the server has noticed a change made elsewhere (at most
 /// 10 s; it looks every 250 ms by default).
-async fn until_noticed(base: &str, before: u64) {
+async fn until_noticed(metrics: &str, before: u64) {
     for _ in 0..200 {
-        if credential_generation(base).await > before {
+        if credential_generation(metrics).await > before {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -1179,23 +1181,24 @@ async fn changes_from_another_process_reach_the_cache() {
     use support::{Site, api_me};
     let site = Site::start("http://127.0.0.1:9/cb", &[]);
     let base = site.server.base.clone();
+    let metrics = site.server.metrics.clone().unwrap();
     let flow = site.flow();
     let credentials = site.dance(&flow).await;
     for _ in 0..3 {
         assert_eq!(api_me(&base, &flow, &credentials).await.0, 200);
     }
 
-    let before = credential_generation(&base).await;
+    let before = credential_generation(&metrics).await;
     site.server
         .admin(&["token", "revoke", &credentials.token.token]);
-    until_noticed(&base, before).await;
+    until_noticed(&metrics, before).await;
     let (status, body) = api_me(&base, &flow, &credentials).await;
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("token_rejected"), "{body}");
 
     let credentials = site.dance(&flow).await;
     assert_eq!(api_me(&base, &flow, &credentials).await.0, 200);
-    let before = credential_generation(&base).await;
+    let before = credential_generation(&metrics).await;
     let rotated: Value =
         serde_json::from_str(
             &site
@@ -1203,7 +1206,7 @@ async fn changes_from_another_process_reach_the_cache() {
                 .admin(&["client", "rotate-secret", &site.key, "--json"]),
         )
         .unwrap();
-    until_noticed(&base, before).await;
+    until_noticed(&metrics, before).await;
     let (status, body) = api_me(&base, &flow, &credentials).await;
     assert_eq!(status, 401, "the old secret is refused: {body}");
     assert!(body.contains("signature_invalid"), "{body}");
@@ -1215,9 +1218,9 @@ async fn changes_from_another_process_reach_the_cache() {
     );
     assert_eq!(api_me(&base, &renewed, &credentials).await.0, 200);
 
-    let before = credential_generation(&base).await;
+    let before = credential_generation(&metrics).await;
     site.server.admin(&["client", "disable", &site.key]);
-    until_noticed(&base, before).await;
+    until_noticed(&metrics, before).await;
     let (status, body) = api_me(&base, &renewed, &credentials).await;
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("consumer_key_rejected"), "{body}");
@@ -1298,6 +1301,7 @@ fn spawn_serve(database: &str, extra: &[&str]) -> KilledOnDrop {
             .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
             .args(extra)
             .env("SIGIL_LOG", "warn")
+            .env("SIGIL_METRICS_LISTEN", "off")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

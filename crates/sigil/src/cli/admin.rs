@@ -246,11 +246,19 @@ async fn client(sql: &sigil_store::SqlStore, command: ClientCommand) -> anyhow::
             let mut client = Client::new(key.clone(), secret.clone(), name);
             client.description = description;
             client.website = website;
+            let mut allow_oob = allow_oob;
+            let mut checked = Vec::with_capacity(callbacks.len());
             for cb in &callbacks {
-                sigil_core::BaseUri::parse(cb)
+                if cb == "oob" {
+                    // `--callback oob` means what it says: the PIN flow.
+                    allow_oob = true;
+                    continue;
+                }
+                let url = sigil_server::CallbackUrl::parse(cb)
                     .map_err(|e| anyhow!("bad callback URL {cb}: {e}"))?;
+                checked.push(url.as_str().to_owned());
             }
-            client.callbacks = callbacks;
+            client.callbacks = checked;
             let realms: Vec<String> = realms
                 .unwrap_or_default()
                 .split_whitespace()

@@ -20,6 +20,7 @@ use sigil_server::{
 };
 use sigil_store::{PRESENCE_STALE_AFTER, ServingClaim};
 
+use super::connections::{ConnectionLimits, ConnectionStats, cap_for_descriptors};
 use super::settings::{FileConfig, StoreArgs, policy_for, provider};
 use crate::web::{SignInLimits, Web, WebConsent, WebSettings};
 
@@ -83,9 +84,35 @@ pub struct ServeArgs {
     /// it. Not with --redis.
     #[arg(long, env = "SIGIL_MEMORY_NONCES")]
     memory_nonces: bool,
+    /// The most connections open at once (default 1024, lowered to fit the
+    /// descriptor limit); one more is closed at once, with a log line and
+    /// `sigil_connections_refused_total`.
+    #[arg(long, env = "SIGIL_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Seconds a request head may take from its first byte (default 10);
+    /// then the connection is closed.
+    #[arg(long, env = "SIGIL_HEADER_READ_TIMEOUT")]
+    header_read_timeout: Option<u64>,
+    /// Seconds a connection may wait with no request in progress, before its
+    /// first request or between kept-alive ones (default 60).
+    #[arg(long, env = "SIGIL_IDLE_TIMEOUT")]
+    idle_timeout: Option<u64>,
+    /// Seconds one request may take, body and answer included (default 30);
+    /// then 408.
+    #[arg(long, env = "SIGIL_REQUEST_TIMEOUT")]
+    request_timeout: Option<u64>,
+    /// Where `/metrics` (Prometheus) is served, apart from the public
+    /// listener: an address (default 127.0.0.1:9464, loopback so that only
+    /// the machine reads it) or `off`.
+    #[arg(long, env = "SIGIL_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
     #[command(flatten)]
     store: StoreArgs,
 }
+
+/// Where `/metrics` is served by default: loopback, apart from the public
+/// listener (the port Prometheus exporters commonly take).
+const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 
 /// Clients and tokens cached per process, at most this many of each.
 const CACHE_CAPACITY: usize = 100_000;
@@ -269,6 +296,59 @@ impl Serving {
 }
 
 impl ServeArgs {
+    /// The connection limits, flags over file over defaults.
+    fn connection_limits(&self, file: &FileConfig) -> anyhow::Result<ConnectionLimits> {
+        let defaults = ConnectionLimits::default();
+        let seconds =
+            |flag: Option<u64>, key: Option<u64>, default: Duration, name: &str| match flag.or(key)
+            {
+                Some(0) => anyhow::bail!("--{name} must be at least 1 second"),
+                Some(n) => Ok(Duration::from_secs(n)),
+                None => Ok(default),
+            };
+        let max_connections = match self.max_connections.or(file.max_connections) {
+            Some(0) => anyhow::bail!("--max-connections must be at least 1"),
+            Some(n) => n,
+            None => defaults.max_connections,
+        };
+        Ok(ConnectionLimits {
+            max_connections: cap_for_descriptors(max_connections),
+            header_read_timeout: seconds(
+                self.header_read_timeout,
+                file.header_read_timeout,
+                defaults.header_read_timeout,
+                "header-read-timeout",
+            )?,
+            idle_timeout: seconds(
+                self.idle_timeout,
+                file.idle_timeout,
+                defaults.idle_timeout,
+                "idle-timeout",
+            )?,
+            request_timeout: seconds(
+                self.request_timeout,
+                file.request_timeout,
+                defaults.request_timeout,
+                "request-timeout",
+            )?,
+        })
+    }
+
+    /// The metrics listener's address; `None` for `off`.
+    fn metrics_addr(&self, file: &FileConfig) -> anyhow::Result<Option<SocketAddr>> {
+        let text = self
+            .metrics_listen
+            .clone()
+            .or_else(|| file.metrics_listen.clone())
+            .unwrap_or_else(|| DEFAULT_METRICS_LISTEN.to_owned());
+        if text == "off" {
+            return Ok(None);
+        }
+        text.parse()
+            .map(Some)
+            .with_context(|| format!("bad --metrics-listen address {text} (an address, or off)"))
+    }
+
     /// The realms (known names, in order) and their words, from the file
     /// and the flags.
     fn realms(&self, file: &FileConfig) -> (Vec<String>, BTreeMap<String, String>) {
@@ -325,6 +405,8 @@ pub struct Metrics {
     /// The credential cache's generation, shown so that operators (and
     /// tests) can see when a change made elsewhere has been noticed.
     generation: Option<Arc<dyn Generation>>,
+    /// The accept loop's counts.
+    connections: Option<Arc<ConnectionStats>>,
 }
 
 /// Counts per endpoint. Looked up by `&str`, so recording a request
@@ -359,6 +441,14 @@ impl Metrics {
         Self {
             generation: Some(generation),
             ..Self::default()
+        }
+    }
+
+    /// Metrics that also show the accept loop's `stats`.
+    pub fn counting(self, stats: Arc<ConnectionStats>) -> Self {
+        Self {
+            connections: Some(stats),
+            ..self
         }
     }
 
@@ -451,6 +541,9 @@ impl Metrics {
                 generation.generation()
             ));
         }
+        if let Some(connections) = &self.connections {
+            connections.render(&mut out);
+        }
         out
     }
 }
@@ -493,6 +586,11 @@ async fn echo(OAuthGrant(_grant): OAuthGrant, request: Request) -> Response {
         .into_response(),
         _ => (StatusCode::BAD_REQUEST, "undecodable parameters").into_response(),
     }
+}
+
+/// The metrics listener's router: `/metrics` alone.
+pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
+    Router::new().route("/metrics", get(metrics_page).with_state(metrics))
 }
 
 async fn metrics_page(State(metrics): State<Arc<Metrics>>) -> Response {
@@ -559,8 +657,7 @@ pub fn app(provider: Arc<Provider>, web: Arc<Web>, metrics: Arc<Metrics>) -> Rou
         )
         .merge(crate::web::router(web))
         .merge(api)
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/metrics", get(metrics_page).with_state(metrics.clone()));
+        .route("/healthz", get(|| async { "ok\n" }));
     crate::web::with_security_headers(site)
         .layer(axum::middleware::from_fn_with_state(metrics, observe))
 }
@@ -657,6 +754,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     policy.validate()?;
+    let limits = args.connection_limits(&file)?;
+    let metrics_addr = args.metrics_addr(&file)?;
     let open = args.store.open(&file).await?;
     // A server that kept nonces in memory ran on this database: refuse every
     // timestamp up to the bound it recorded (whichever store this run uses),
@@ -743,15 +842,37 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
     });
 
-    let metrics = Arc::new(Metrics::with_generation(open.sql.clone()));
-    tracing::info!(listen = %bound, public_url, database = %super::settings::redact_url(&args.store.database_url(&file)), redis = open.redis.is_some(), "sigil serve ready");
+    let connection_stats = Arc::new(ConnectionStats::default());
+    let metrics =
+        Arc::new(Metrics::with_generation(open.sql.clone()).counting(connection_stats.clone()));
+    let metrics_listener = match metrics_addr {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.with_context(|| {
+            format!("cannot listen for metrics on {addr} (--metrics-listen ADDR elsewhere, or off)")
+        })?),
+        None => None,
+    };
+    tracing::info!(listen = %bound, public_url, database = %super::settings::redact_url(&args.store.database_url(&file)), redis = open.redis.is_some(), max_connections = limits.max_connections, "sigil serve ready");
+    if let Some(listener) = metrics_listener {
+        let at = listener.local_addr()?;
+        // Scripts and tests read this line to learn the metrics port.
+        println!("metrics on http://{at}/metrics");
+        let router = metrics_router(metrics.clone());
+        tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, router).await {
+                tracing::error!(error = %err, "the metrics listener failed");
+            }
+        });
+    }
     // Scripts and tests read this line to learn the port.
     println!("listening on http://{bound}");
-    let service = app(provider, web, metrics).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(stopped(serving.lost()))
-        .await
-        .context("server failed")?;
+    super::connections::serve(
+        listener,
+        app(provider, web, metrics),
+        limits,
+        connection_stats,
+        stopped(serving.lost()),
+    )
+    .await;
     let stopped = serving.stop(&open.sql, memory).await;
     open.sql.close().await;
     stopped

@@ -69,6 +69,16 @@ pub struct FileConfig {
     pub cache_refresh_ms: Option<u64>,
     /// Keep nonces in memory (one instance only).
     pub memory_nonces: Option<bool>,
+    /// The most connections open at once.
+    pub max_connections: Option<usize>,
+    /// Seconds a request head may take.
+    pub header_read_timeout: Option<u64>,
+    /// Seconds a connection may idle.
+    pub idle_timeout: Option<u64>,
+    /// Seconds one request may take.
+    pub request_timeout: Option<u64>,
+    /// The metrics listener's address, or `off`.
+    pub metrics_listen: Option<String>,
 }
 
 impl FileConfig {

@@ -533,12 +533,14 @@ impl AppForm {
         for line in lines.iter().take(10) {
             if *line == "oob" {
                 allow_oob = true;
-            } else if is_web_url(line) && line.len() <= 2000 && !line.contains('#') {
-                callbacks.push((*line).to_owned());
             } else {
-                errors.push(format!(
-                    "Not a callback URL: {line} (use http:// or https://, no #fragment, or oob)."
-                ));
+                // Judged as the browser will read it after consent.
+                match sigil_server::CallbackUrl::parse(line) {
+                    Ok(url) => callbacks.push(url.as_str().to_owned()),
+                    Err(refusal) => errors.push(format!(
+                        "Not a callback URL: {line} ({refusal}; or write oob)."
+                    )),
+                }
             }
         }
         if callbacks.is_empty() && !allow_oob {
@@ -974,6 +976,22 @@ mod tests {
         ]));
         let errors = form.check(&["photos".to_owned()]).err().unwrap();
         assert_eq!(errors.len(), 7, "{errors:?}");
+    }
+
+    #[test]
+    fn callbacks_a_browser_reads_differently_are_refused() {
+        let form = AppForm::from_fields(&fields(&[
+            ("name", "Native"),
+            (
+                "callbacks",
+                "http://evil.example\\@127.0.0.1:9/cb\nhttp://u:pw@127.0.0.1:9/cb\nhttp://127.1/cb",
+            ),
+        ]));
+        let errors = form.check(&[]).err().unwrap();
+        let said = errors.join(" ");
+        assert!(said.contains("backslash"), "{said}");
+        assert!(said.contains("user information"), "{said}");
+        assert!(said.contains("host is read differently"), "{said}");
     }
 
     #[test]

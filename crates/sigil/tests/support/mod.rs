@@ -38,6 +38,8 @@ pub struct Server {
     pub child: Child,
     /// Where it listens.
     pub base: String,
+    /// The metrics listener's `/metrics` URL, unless turned off.
+    pub metrics: Option<String>,
     /// The public URL clients sign (the same for instances behind one
     /// load balancer).
     pub public: String,
@@ -87,6 +89,7 @@ impl Server {
         cmd.args(["serve", "--listen", listen, "--database", database])
             .args(extra)
             .env("SIGIL_LOG", "warn")
+            .env("SIGIL_METRICS_LISTEN", "127.0.0.1:0")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if let Some(log) = log {
@@ -101,15 +104,23 @@ impl Server {
         }
         let mut child = cmd.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
+        let mut stdout = BufReader::new(stdout);
+        let mut metrics = None;
+        let base = loop {
+            let mut line = String::new();
+            stdout.read_line(&mut line).unwrap();
+            let line = line.trim();
+            if let Some(url) = line.strip_prefix("metrics on ") {
+                metrics = Some(url.to_owned());
+            } else if let Some(base) = line.strip_prefix("listening on ") {
+                break base.to_owned();
+            } else {
+                panic!("unexpected line {line:?}");
+            }
+        };
         Self {
             child,
+            metrics,
             public: public.map_or_else(|| base.clone(), str::to_owned),
             base,
             database: database.to_owned(),
