@@ -74,7 +74,7 @@ async fn me(OAuthGrant(grant): OAuthGrant) -> String {
 fn router(provider: Arc<Provider>) -> Router {
     Router::new()
         .route("/api/me", get(me).post(me))
-        .layer(require_oauth(provider.clone(), &[]))
+        .route_layer(require_oauth(provider.clone(), &[]))
         .nest("/oauth", flow_router(provider, Arc::new(Consent)))
 }
 

@@ -81,7 +81,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?);
     let app = Router::new()
         .route("/hello", get(hello))
-        .layer(require_oauth(provider.clone(), &[]))
+        .route_layer(require_oauth(provider.clone(), &[]))
         .nest("/oauth", flow_router(provider, Arc::new(DemoConsent)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("listening on http://127.0.0.1:3000");

@@ -28,7 +28,9 @@
 //! ).unwrap());
 //! let app: Router = Router::new()
 //!     .route("/api/me", get(me))
-//!     .layer(require_oauth(provider.clone(), &["email"]));
+//!     // route_layer: the guard runs for these routes only, so an unknown
+//!     // path is still a 404.
+//!     .route_layer(require_oauth(provider.clone(), &["email"]));
 //! ```
 
 use std::sync::Arc;
@@ -69,6 +71,16 @@ impl OAuthRequest {
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|len| len > limit as u64) {
             return Err(too_large());
+        }
+        // One Authorization and one Content-Type, or the engine and the
+        // application could each read a different one.
+        for (name, advice) in [
+            (header::AUTHORIZATION, "more than one Authorization header"),
+            (header::CONTENT_TYPE, "more than one Content-Type header"),
+        ] {
+            if parts.headers.get_all(name).iter().nth(1).is_some() {
+                return Err(refused(advice));
+            }
         }
         let body = axum::body::to_bytes(body, limit)
             .await
@@ -113,6 +125,10 @@ impl OAuthRequest {
     pub fn body(&self) -> &Bytes {
         &self.body
     }
+}
+
+fn refused(advice: &'static str) -> Response {
+    into_response(OAuthError::bad_request(Problem::ParameterRejected, advice).to_response("sigil"))
 }
 
 fn too_large() -> Response {

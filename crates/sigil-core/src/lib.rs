@@ -65,8 +65,8 @@ pub use method::{DigestAlgorithm, SignatureMethod};
 pub use nonce::{Clock, FixedClock, RandomError, SystemClock, generate_nonce, random_hex};
 pub use params::{AuthorizationHeader, Limits, OAuthParams, is_oauth_scheme};
 pub use request::{
-    Param, ParamLocation, ParsedRequest, Request, Signed, is_form_content_type, sign,
-    sign_authorization_header, verify,
+    Param, ParamLocation, ParsedRequest, Request, Signed, is_ambiguous_form_content_type,
+    is_form_content_type, sign, sign_authorization_header, verify,
 };
 pub use signature::{
     HmacKey, body_hash, hmac_raw, shared_key, sign_base_string, verify_base_string,

@@ -64,6 +64,30 @@ impl<'a> Request<'a> {
     }
 }
 
+/// Whether a `Content-Type` value names the form type without being it: a
+/// near-form type (`application/x-www-form-urlencoded-foo`), a list
+/// (`application/x-www-form-urlencoded,text/plain`). A verifier that leaves
+/// such a body out of the signature while a framework parses it as a form
+/// (axum's `Form` tests a prefix) lets anyone in the middle swap it, so a
+/// signed request with one is refused.
+///
+/// ```
+/// use sigil_core::is_ambiguous_form_content_type as ambiguous;
+/// assert!(ambiguous("application/x-www-form-urlencoded-foo"));
+/// assert!(ambiguous("application/x-www-form-urlencoded,text/plain"));
+/// assert!(ambiguous("text/plain, application/x-www-form-urlencoded"));
+/// assert!(!ambiguous("application/x-www-form-urlencoded; charset=utf-8"));
+/// assert!(!ambiguous("application/json"));
+/// ```
+pub fn is_ambiguous_form_content_type(content_type: &str) -> bool {
+    const FORM: &[u8] = b"application/x-www-form-urlencoded";
+    let names_form = content_type
+        .as_bytes()
+        .windows(FORM.len())
+        .any(|w| w.eq_ignore_ascii_case(FORM));
+    names_form && !(is_form_content_type(content_type) && !content_type.contains(','))
+}
+
 /// Whether a `Content-Type` value is `application/x-www-form-urlencoded`,
 /// with or without parameters such as `; charset=utf-8`.
 pub fn is_form_content_type(content_type: &str) -> bool {

@@ -28,7 +28,9 @@ pub struct Client {
     /// Realms the client may ask for; empty means any realm the provider
     /// knows.
     pub allowed_realms: Vec<String>,
-    /// Signature methods the client may use; empty means the policy's.
+    /// Signature methods the client may use (within the policy's). Empty
+    /// means those its keys sign with: the HMAC methods with a secret, the
+    /// RSA methods with an RSA key; PLAINTEXT only when listed.
     pub signature_methods: Vec<SignatureMethod>,
     /// Whether the client may use the `oob` (PIN) callback.
     pub allow_oob: bool,

@@ -501,11 +501,18 @@ impl Provider {
                 OAuthError::bad_request(Problem::ParameterRejected, "header is not UTF-8")
             })
         };
+        let content_type = as_str(request.content_type)?;
+        if content_type.is_some_and(sigil_core::is_ambiguous_form_content_type) {
+            return Err(OAuthError::bad_request(
+                Problem::ParameterRejected,
+                "ambiguous Content-Type: send exactly application/x-www-form-urlencoded (the body is signed) or another type",
+            ));
+        }
         let core = Request {
             method: request.method,
             url,
             authorization: as_str(request.authorization)?,
-            content_type: as_str(request.content_type)?,
+            content_type,
             body: request.body,
         };
         ParsedRequest::parse(&core, &self.policy.limits).map_err(parse_error)
@@ -571,8 +578,13 @@ impl Provider {
                 "consumer key disabled",
             ));
         }
-        let method_allowed =
-            client.signature_methods.is_empty() || client.signature_methods.contains(&method);
+        // PLAINTEXT sends the secrets themselves: only for a client that
+        // lists it. An empty list means the methods of the client's keys.
+        let method_allowed = if client.signature_methods.is_empty() {
+            method != SignatureMethod::Plaintext
+        } else {
+            client.signature_methods.contains(&method)
+        };
         let has_key = if method.is_rsa() {
             client.rsa_public_key.is_some()
         } else {

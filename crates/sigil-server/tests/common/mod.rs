@@ -88,6 +88,8 @@ pub fn hmac_client(key: &str, secret: &str) -> Client {
     c.allowed_realms = vec!["photos".into(), "email".into()];
     c.default_realms = vec!["photos".into()];
     c.allow_oob = true;
+    // Every method, PLAINTEXT too (which an empty list leaves out).
+    c.signature_methods = SignatureMethod::ALL.to_vec();
     c
 }
 

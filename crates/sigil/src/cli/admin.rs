@@ -86,7 +86,9 @@ enum ClientCommand {
         /// RSA public key (PEM, or an X.509 certificate) for RSA-SHA*.
         #[arg(long, value_name = "FILE")]
         rsa_public_key: Option<PathBuf>,
-        /// Allowed signature methods, comma-separated (default: all).
+        /// Allowed signature methods, comma-separated (default: the HMAC
+        /// methods, or with --rsa-public-key the RSA ones; PLAINTEXT only
+        /// when listed).
         #[arg(long, value_delimiter = ',')]
         signature_methods: Vec<String>,
         /// Allow the oob (PIN) callback.
@@ -279,6 +281,13 @@ async fn client(sql: &sigil_store::SqlStore, command: ClientCommand) -> anyhow::
                         .map_err(|_| anyhow!("unknown signature method {m}"))
                 })
                 .collect::<anyhow::Result<_>>()?;
+            if client.signature_methods.is_empty() && client.rsa_public_key.is_some() {
+                // An RSA client signs with its key, not the generated secret.
+                client.signature_methods = SignatureMethod::ALL
+                    .into_iter()
+                    .filter(|m| m.is_rsa())
+                    .collect();
+            }
             client.allow_oob = allow_oob;
             client.allow_xauth = allow_xauth;
             client.created_at = now();

@@ -649,7 +649,7 @@ pub fn app(provider: Arc<Provider>, web: Arc<Web>, metrics: Arc<Metrics>) -> Rou
     let api = Router::new()
         .route("/api/me", get(me).post(me))
         .route("/api/echo", get(echo).post(echo).put(echo))
-        .layer(require_oauth(provider.clone(), &[]));
+        .route_layer(require_oauth(provider.clone(), &[]));
     let site = Router::new()
         .nest(
             "/oauth",
