@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use sigil_core::{FixedClock, Secret};
+use sigil_core::{FixedClock, Secret, SignatureMethod};
 use sigil_server::{
     AccessToken, Client, HttpRequest, MemoryStore, Policy, Problem, Provider, Stores, TokenStore,
 };
@@ -15,9 +15,10 @@ use sigil_server::{
 /// `access-token` / `access-secret`, the clock at 1700000000.
 async fn fuzz_world() -> (Arc<MemoryStore>, Provider) {
     let store = Arc::new(MemoryStore::new());
-    store
-        .insert_client(Client::new("client", "client-secret", "Fuzz client"))
-        .unwrap();
+    // Every method, PLAINTEXT too (an empty list leaves it out).
+    let mut client = Client::new("client", "client-secret", "Fuzz client");
+    client.signature_methods = SignatureMethod::ALL.to_vec();
+    store.insert_client(client).unwrap();
     store
         .create_token(AccessToken {
             token: "access-token".into(),

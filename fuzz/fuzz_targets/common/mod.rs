@@ -86,6 +86,8 @@ pub async fn world() -> (Arc<MemoryStore>, Arc<Provider>) {
     client.allowed_realms = vec!["photos".into(), "email".into()];
     client.default_realms = vec!["photos".into()];
     client.allow_oob = true;
+    // Every method, PLAINTEXT too (an empty list leaves it out).
+    client.signature_methods = sigil_core::SignatureMethod::ALL.to_vec();
     let mut rsa = client.clone();
     rsa.key = RSA_CLIENT_KEY.to_owned();
     rsa.secret = None;
