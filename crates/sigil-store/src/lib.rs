@@ -27,9 +27,13 @@ mod nonce_writer;
 mod passwords;
 mod redis_store;
 mod seal;
+mod sealing;
 mod sql;
 
 pub use passwords::{hash as hash_password, verify as verify_password};
 pub use redis_store::RedisStore;
 pub use seal::{SealKeyError, Sealer};
-pub use sql::{Backend, PRESENCE_STALE_AFTER, ServingClaim, SqlOptions, SqlStore, WebSession};
+pub use sealing::{SealError, SealReport};
+pub use sql::{
+    Backend, PRESENCE_STALE_AFTER, ServingClaim, SqlOptions, SqlStore, WebSession, sqlite_path,
+};

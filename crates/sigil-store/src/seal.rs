@@ -70,6 +70,16 @@ impl Sealer {
         Ok(Self::new(&key))
     }
 
+    /// A new random key, as 64 hex characters (what [`Sealer::from_config`]
+    /// reads).
+    pub fn generate_key() -> Result<String, StoreError> {
+        let mut key = [0u8; 32];
+        getrandom(&mut key)?;
+        let hex = key.iter().map(|b| format!("{b:02x}")).collect();
+        key.fill(0);
+        Ok(hex)
+    }
+
     /// Whether values are sealed.
     pub fn is_sealing(&self) -> bool {
         self.cipher.is_some()

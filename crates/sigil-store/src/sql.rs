@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_sessions.sql")),
     (3, include_str!("../migrations/0003_generation.sql")),
     (4, include_str!("../migrations/0004_nonces_by_time.sql")),
+    (5, include_str!("../migrations/0005_settings.sql")),
 ];
 
 /// On PostgreSQL: takes the transaction-scoped advisory lock of `lock` (a
@@ -45,7 +46,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
 /// it includes the last holder's commit (under repeatable read the snapshot
 /// would be taken before the lock is granted). The lock is per database:
 /// instances in other schemas of it wait on each other, briefly.
-async fn one_at_a_time(
+pub(crate) async fn one_at_a_time(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     lock: &'static str,
 ) -> Result<(), StoreError> {
@@ -151,9 +152,9 @@ fn is_valid_schema_name(name: &str) -> bool {
 /// Clients, temporary credentials, access tokens, nonces and users in
 /// SQLite or PostgreSQL.
 pub struct SqlStore {
-    pool: AnyPool,
-    backend: Backend,
-    sealer: Sealer,
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
+    pub(crate) sealer: Sealer,
     /// Nonces go through one writer that records many per transaction.
     nonces: NonceWriter,
     /// See [`NonceHold`].
@@ -212,6 +213,9 @@ impl SqlStore {
             }
             _ => url.to_owned(),
         };
+        if let Some(path) = sqlite_file(&url, backend)? {
+            private_file(&path)?;
+        }
         let connect: AnyConnectOptions = url.parse().map_err(db_err)?;
         let schema = match (&options.schema, backend) {
             (Some(s), Backend::Postgres) if is_valid_schema_name(s) => Some(s.clone()),
@@ -1067,6 +1071,60 @@ fn split_statements(sql: &str) -> Vec<String> {
 /// than `mode=rw`/`rwc` (read-only, immutable, another VFS: the writer
 /// would not open the file the way the pool does), which keep the pool
 /// writer.
+/// The SQLite database file of `url`, if it names one.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    if !url.starts_with("sqlite:") {
+        return None;
+    }
+    let url = if url.contains('?') {
+        url.to_owned()
+    } else {
+        format!("{url}?mode=rwc")
+    };
+    sqlite_file(&url, Backend::Sqlite).ok().flatten()
+}
+
+/// Creates a missing database file readable by its owner alone, before
+/// SQLite does (its `-wal` and `-shm` files take the database file's mode);
+/// warns about an existing one that others can read.
+fn private_file(path: &std::path::Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::metadata(path) {
+            Ok(meta) => {
+                if meta.permissions().mode() & 0o077 != 0 {
+                    tracing::warn!(
+                        path = %path.display(),
+                        mode = format!("{:o}", meta.permissions().mode() & 0o777),
+                        "the database file is readable by other users; chmod 600 it (and its -wal and -shm files)"
+                    );
+                }
+            }
+            Err(_) => {
+                match std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)
+                {
+                    Ok(_) => {}
+                    // Created at the same moment by another process.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => {
+                        return Err(StoreError::Unavailable(format!(
+                            "cannot create the database file: {e}"
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 fn sqlite_file(url: &str, backend: Backend) -> Result<Option<std::path::PathBuf>, StoreError> {
     if backend != Backend::Sqlite {
         return Ok(None);

@@ -89,7 +89,8 @@ fn run_python_clients(python: &str, server: &Server, keys: &Keys) {
         "/../sigil-core/tests/data/test-rsa-pkcs1.pem"
     );
     let mut cmd = Command::new(python);
-    cmd.arg(script)
+    cmd.env("SIGIL_SEAL_KEY_FILE", support::test_seal_key_file())
+        .arg(script)
         .args([
             "--base",
             &server.base,
@@ -602,7 +603,7 @@ async fn the_engine_bad_request_table_over_http() {
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite_url(&dir);
     let sql = std::sync::Arc::new(
-        sigil_store::SqlStore::connect(&db, sigil_store::SqlOptions::default())
+        sigil_store::SqlStore::connect(&db, support::test_seal_options())
             .await
             .unwrap(),
     );

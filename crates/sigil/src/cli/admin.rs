@@ -48,6 +48,20 @@ enum AdminCommand {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The key that seals secrets at rest.
+    SealKey {
+        #[command(subcommand)]
+        command: SealKeyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SealKeyCommand {
+    /// Re-seal every secret under a new key, in one transaction. Stop every
+    /// `sigil serve` on the database first, and start them with the new key:
+    /// written to the key file when that is where the key came from, else
+    /// printed, for --seal-key / SIGIL_SEAL_KEY.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +152,50 @@ enum TokenCommand {
     },
 }
 
+/// `sigil admin seal-key rotate`. With a key file, the new key is written
+/// beside it first (`FILE.new`), the secrets re-sealed, then the file
+/// replaced: an interruption leaves the new key in `FILE.new`.
+async fn rotate_seal_key(
+    store: &StoreArgs,
+    file: &FileConfig,
+    sql: &sigil_store::SqlStore,
+) -> anyhow::Result<()> {
+    let new_key = sigil_store::Sealer::generate_key()?;
+    let new = sigil_store::Sealer::from_config(&new_key)?;
+    let from_file = store.seal_key.is_none() && file.seal_key.is_none();
+    let path = store.seal_key_path(file, &store.database_url(file));
+    let mut pending = path.clone().into_os_string();
+    pending.push(".new");
+    let pending = PathBuf::from(pending);
+    if from_file {
+        super::settings::write_private(&pending, &new_key, false).with_context(|| {
+            format!(
+                "cannot write the new key beside {} (is an earlier rotation's {} left over?)",
+                path.display(),
+                pending.display()
+            )
+        })?;
+    }
+    let count = sql.rotate_seal_key(&new).await?;
+    if from_file {
+        std::fs::rename(&pending, &path).with_context(|| {
+            format!(
+                "secrets re-sealed, but {} could not replace {}: move it there by hand",
+                pending.display(),
+                path.display()
+            )
+        })?;
+        println!(
+            "re-sealed {count} secrets; the new key is in {}",
+            path.display()
+        );
+    } else {
+        println!("re-sealed {count} secrets; new key: {new_key}");
+        println!("give every server this key (--seal-key or SIGIL_SEAL_KEY) before starting it");
+    }
+    Ok(())
+}
+
 fn now() -> u64 {
     sigil_core::Clock::now_unix(&sigil_core::SystemClock)
 }
@@ -146,6 +204,14 @@ fn now() -> u64 {
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     let file = FileConfig::load(args.store.config.as_ref())?;
     let open = args.store.open(&file).await?;
+    if let AdminCommand::SealKey {
+        command: SealKeyCommand::Rotate,
+    } = &args.command
+    {
+        let result = rotate_seal_key(&args.store, &file, &open.sql).await;
+        open.sql.close().await;
+        return result;
+    }
     let sql = open.sql.clone();
     match args.command {
         AdminCommand::User {
@@ -179,6 +245,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             }
         }
         AdminCommand::Client { command } => client(&sql, command).await?,
+        AdminCommand::SealKey { .. } => {}
         AdminCommand::Authorize { token, user, json } => {
             if !sql.user_exists(&user).await? {
                 bail!("no user {user} (add one with `sigil admin user add {user}`)");

@@ -22,9 +22,16 @@ pub struct StoreArgs {
     /// Config file (TOML) with the same settings.
     #[arg(long, env = "SIGIL_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Key that seals secrets at rest: 64 hex characters or base64 of 32 bytes.
+    /// Key that seals secrets at rest: 64 hex characters or base64 of 32
+    /// bytes. Without it the key file is used (made on first start).
     #[arg(long, env = "SIGIL_SEAL_KEY", hide_env_values = true)]
     pub seal_key: Option<String>,
+    /// The seal key's file, made (0600) with a new key when missing. Default:
+    /// beside a SQLite database (`sigil.db.key`); for PostgreSQL,
+    /// `sigil-seal.key` in the config file's directory, else the working
+    /// directory (every instance needs the same key).
+    #[arg(long, env = "SIGIL_SEAL_KEY_FILE")]
+    pub seal_key_file: Option<PathBuf>,
 }
 
 /// The config file: every flag of `serve`, by the same names.
@@ -43,6 +50,8 @@ pub struct FileConfig {
     pub allow_insecure_http: Option<bool>,
     /// Sealing key.
     pub seal_key: Option<String>,
+    /// The sealing key's file.
+    pub seal_key_file: Option<PathBuf>,
     /// Realms the provider knows.
     pub realms: Option<Vec<String>>,
     /// The words the consent page shows for each realm (a realm named here
@@ -113,13 +122,44 @@ impl StoreArgs {
             .unwrap_or_else(|| "sqlite://sigil.db".to_owned())
     }
 
+    /// Where the seal key's file is for the database at `url`.
+    pub fn seal_key_path(&self, file: &FileConfig, url: &str) -> PathBuf {
+        if let Some(path) = self
+            .seal_key_file
+            .clone()
+            .or_else(|| file.seal_key_file.clone())
+        {
+            return path;
+        }
+        if let Some(db) = sigil_store::sqlite_path(url) {
+            let mut name = db.clone().into_os_string();
+            name.push(".key");
+            return PathBuf::from(name);
+        }
+        let dir = self
+            .config
+            .as_ref()
+            .and_then(|c| c.parent())
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        dir.join("sigil-seal.key")
+    }
+
+    /// The sealer: the key given (flag, env, config), else the key file's,
+    /// made with a new key on first use.
+    fn sealer(&self, file: &FileConfig, url: &str) -> anyhow::Result<Sealer> {
+        if let Some(key) = self.seal_key.as_ref().or(file.seal_key.as_ref()) {
+            return Ok(Sealer::from_config(key)?);
+        }
+        let path = self.seal_key_path(file, url);
+        let key = read_or_make_key_file(&path)?;
+        Sealer::from_config(&key).with_context(|| format!("bad seal key in {}", path.display()))
+    }
+
     /// Opens the SQL store (applying migrations) and Redis if configured.
     pub async fn open(&self, file: &FileConfig) -> anyhow::Result<OpenStores> {
-        let sealer = match self.seal_key.as_ref().or(file.seal_key.as_ref()) {
-            Some(key) => Sealer::from_config(key)?,
-            None => Sealer::none(),
-        };
         let url = self.database_url(file);
+        let sealer = self.sealer(file, &url)?;
         let sql = Arc::new(
             SqlStore::connect(
                 &url,
@@ -131,6 +171,17 @@ impl StoreArgs {
             .await
             .with_context(|| format!("cannot open database {}", redact_url(&url)))?,
         );
+        // A missing or wrong key stops here, not at every request later.
+        let report = sql
+            .check_seal()
+            .await
+            .with_context(|| format!("cannot use database {}", redact_url(&url)))?;
+        if report.sealed_now > 0 {
+            tracing::info!(
+                count = report.sealed_now,
+                "sealed secrets that were stored in the clear"
+            );
+        }
         let redis = match self.redis.as_ref().or(file.redis.as_ref()) {
             Some(url) => Some(
                 RedisStore::connect(url, "sigil:", sealer)
@@ -153,6 +204,78 @@ impl StoreArgs {
         };
         Ok(OpenStores { sql, redis, stores })
     }
+}
+
+/// The key in `path`, or a new one written there (readable by its owner
+/// alone) when the file does not exist.
+pub fn read_or_make_key_file(path: &std::path::Path) -> anyhow::Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            warn_if_shared(path);
+            Ok(text.trim().to_owned())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = Sealer::generate_key()?;
+            if let Err(err) = write_private(path, &key, false) {
+                // Made at the same moment by another process: use its key.
+                if path.exists() {
+                    return Ok(std::fs::read_to_string(path)?.trim().to_owned());
+                }
+                return Err(err);
+            }
+            tracing::warn!(
+                path = %path.display(),
+                "made a new seal key for this database's secrets; keep this file (with its backups): without it the secrets cannot be read"
+            );
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read seal key file {}", path.display())),
+    }
+}
+
+/// Writes `text` to `path` readable by its owner alone; `replace` swaps an
+/// existing file atomically (a temporary file renamed over it).
+pub fn write_private(path: &std::path::Path, text: &str, replace: bool) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let target = if replace {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".new");
+        PathBuf::from(name)
+    } else {
+        path.to_path_buf()
+    };
+    if replace {
+        let _ = std::fs::remove_file(&target);
+    }
+    let mut out = options
+        .open(&target)
+        .with_context(|| format!("cannot create {}", target.display()))?;
+    out.write_all(format!("{text}\n").as_bytes())
+        .and_then(|()| out.sync_all())
+        .with_context(|| format!("cannot write {}", target.display()))?;
+    if replace {
+        std::fs::rename(&target, path)
+            .with_context(|| format!("cannot replace {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn warn_if_shared(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(path = %path.display(), "the seal key file is readable by other users; chmod 600 it");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// The URL without a password, for messages.

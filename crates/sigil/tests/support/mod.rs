@@ -14,7 +14,36 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 pub fn sigil() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sigil"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sigil"));
+    // One seal key file for every test server (instances on one
+    // PostgreSQL database need the same key), kept out of the source tree.
+    cmd.env("SIGIL_SEAL_KEY_FILE", test_seal_key_file());
+    cmd
+}
+
+/// The seal key file the tests' servers share.
+pub fn test_seal_key_file() -> String {
+    concat!(env!("CARGO_TARGET_TMPDIR"), "/sigil-tests.seal-key").to_owned()
+}
+
+/// Store options that open what the tests' servers sealed.
+pub fn test_seal_options() -> sigil_store::SqlOptions {
+    let path = test_seal_key_file();
+    let key = match std::fs::read_to_string(&path) {
+        Ok(key) => key,
+        Err(_) => {
+            // No server made it yet: make it as a server would.
+            let out = sigil()
+                .args(["admin", "--database", "sqlite::memory:", "client", "list"])
+                .output();
+            drop(out);
+            std::fs::read_to_string(&path).unwrap()
+        }
+    };
+    sigil_store::SqlOptions {
+        sealer: sigil_store::Sealer::from_config(&key).unwrap(),
+        ..sigil_store::SqlOptions::default()
+    }
 }
 
 pub fn services() -> bool {
