@@ -76,12 +76,13 @@ ensure_chromium() {
     || { echo "chromium or chromedriver missing after install" >&2; exit 1; }
 }
 
-# cargo-deny for licences, bans and sources (the advisories check needs
-# the RustSec database from GitHub, which this machine cannot reach).
+# cargo-deny for licences, bans, sources and advisories (the version whose
+# offline database layout scripts/advisories.sh knows).
+CARGO_DENY_VERSION=0.20.2
 ensure_cargo_deny() {
-  if command -v cargo-deny >/dev/null; then return; fi
-  log "cargo install cargo-deny"
-  cargo install --locked --quiet cargo-deny
+  if command -v cargo-deny >/dev/null && cargo deny --version | grep -q " $CARGO_DENY_VERSION"; then return; fi
+  log "cargo install cargo-deny@$CARGO_DENY_VERSION (a few minutes)"
+  cargo install --locked --quiet "cargo-deny@$CARGO_DENY_VERSION"
 }
 
 ensure_python
@@ -94,6 +95,8 @@ log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo deny check licenses bans sources"
 cargo deny --log-level error check licenses bans sources
+log "advisories (RustSec, offline snapshot when there is one)"
+./scripts/advisories.sh
 log "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 log "cargo test (service tests on)"

@@ -62,22 +62,56 @@ impl From<&str> for Secret {
 }
 
 /// An RSA private key for the RSA-SHA* methods.
+///
+/// RSA-SHA256 and RSA-SHA512 sign through ring, whose private-key operation
+/// runs in constant time; RSA-SHA1 (which ring does not sign) and keys ring
+/// refuses (shorter than 2048 bits) sign through the `rsa` crate, which is
+/// exposed to timing attacks (RUSTSEC-2023-0071; SECURITY.md says who is
+/// affected).
 #[derive(Clone)]
-pub struct RsaPrivateKey(pub(crate) rsa::PrivateKey);
+pub struct RsaPrivateKey {
+    pub(crate) key: rsa::PrivateKey,
+    pub(crate) constant_time: Option<std::sync::Arc<ring::signature::RsaKeyPair>>,
+}
 
 impl RsaPrivateKey {
+    fn new(key: rsa::PrivateKey) -> Self {
+        use rsa::pkcs8::EncodePrivateKey;
+        let constant_time = key
+            .to_pkcs8_der()
+            .ok()
+            .and_then(|der| ring::signature::RsaKeyPair::from_pkcs8(der.as_bytes()).ok())
+            .map(std::sync::Arc::new);
+        Self { key, constant_time }
+    }
+
     /// Reads a PEM private key in PKCS#1 (`RSA PRIVATE KEY`) or PKCS#8
     /// (`PRIVATE KEY`) form.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
         rsa::PrivateKey::from_pkcs1_pem(pem)
             .or_else(|_| rsa::PrivateKey::from_pkcs8_pem(pem))
-            .map(Self)
+            .map(Self::new)
             .map_err(|_| KeyError::InvalidPrivateKey)
+    }
+
+    /// Reads a DER private key in PKCS#8 or PKCS#1 form (what a PKCS#12
+    /// file holds, once decrypted).
+    pub fn from_der(der: &[u8]) -> Result<Self, KeyError> {
+        rsa::PrivateKey::from_pkcs8_der(der)
+            .or_else(|_| rsa::PrivateKey::from_pkcs1_der(der))
+            .map(Self::new)
+            .map_err(|_| KeyError::InvalidPrivateKey)
+    }
+
+    /// Whether RSA-SHA256 and RSA-SHA512 sign in constant time with this
+    /// key (ring accepts it).
+    pub fn signs_in_constant_time(&self) -> bool {
+        self.constant_time.is_some()
     }
 
     /// The matching public key.
     pub fn public_key(&self) -> RsaPublicKey {
-        RsaPublicKey(self.0.to_public_key())
+        RsaPublicKey(self.key.to_public_key())
     }
 }
 

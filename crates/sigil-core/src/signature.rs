@@ -138,20 +138,41 @@ fn hmac_verify(digest: DigestAlgorithm, key: &[u8], message: &[u8], tag: &[u8]) 
     }
 }
 
-fn rsa_sign(digest: DigestAlgorithm, key: &RsaPrivateKey, message: &[u8]) -> Vec<u8> {
+fn rsa_sign(
+    digest: DigestAlgorithm,
+    key: &RsaPrivateKey,
+    message: &[u8],
+) -> Result<Vec<u8>, SignError> {
     use rsa::pkcs1v15::SigningKey as Pkcs1SigningKey;
     fn run<D>(key: &RsaPrivateKey, message: &[u8]) -> Vec<u8>
     where
         D: Digest + rsa::pkcs8::AssociatedOid,
     {
-        let signer = Pkcs1SigningKey::<D>::new(key.0.clone());
+        let signer = Pkcs1SigningKey::<D>::new(key.key.clone());
         signer.sign(message).to_vec()
     }
-    match digest {
+    // Constant time where ring signs the method (not SHA-1).
+    let ring_method: Option<&'static dyn ring::signature::RsaEncoding> = match digest {
+        DigestAlgorithm::Sha1 => None,
+        DigestAlgorithm::Sha256 => Some(&ring::signature::RSA_PKCS1_SHA256),
+        DigestAlgorithm::Sha512 => Some(&ring::signature::RSA_PKCS1_SHA512),
+    };
+    if let (Some(encoding), Some(pair)) = (ring_method, &key.constant_time) {
+        let mut signature = vec![0u8; pair.public().modulus_len()];
+        pair.sign(
+            encoding,
+            &ring::rand::SystemRandom::new(),
+            message,
+            &mut signature,
+        )
+        .map_err(|_| SignError::Rsa)?;
+        return Ok(signature);
+    }
+    Ok(match digest {
         DigestAlgorithm::Sha1 => run::<Sha1>(key, message),
         DigestAlgorithm::Sha256 => run::<Sha256>(key, message),
         DigestAlgorithm::Sha512 => run::<Sha512>(key, message),
-    }
+    })
 }
 
 fn rsa_verify(digest: DigestAlgorithm, key: &RsaPublicKey, message: &[u8], sig: &[u8]) -> bool {
@@ -319,7 +340,7 @@ pub(crate) fn compute_signature(
                 digest,
                 private,
                 base_string,
-            ))))
+            )?)))
         }
         _ => Err(SignError::KeyMismatch),
     }
@@ -433,6 +454,33 @@ pub(crate) fn body_hash_matches(method: SignatureMethod, body: &[u8], sent: &str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rsa_sha256_and_512_sign_in_constant_time_as_the_rsa_crate_would() {
+        use rsa::pkcs1v15::SigningKey as Pkcs1SigningKey;
+        let key = RsaPrivateKey::from_pem(include_str!("../tests/data/test-rsa-pkcs1.pem"))
+            .expect("test key");
+        assert!(key.signs_in_constant_time(), "ring takes a 2048-bit key");
+        let message = b"GET&https%3A%2F%2Fapi.example%2F&a%3Db";
+        // PKCS#1 v1.5 is deterministic: ring's signature is the rsa crate's.
+        let by_ring = rsa_sign(DigestAlgorithm::Sha256, &key, message).expect("sign");
+        let by_rsa = Pkcs1SigningKey::<Sha256>::new(key.key.clone())
+            .sign(message)
+            .to_vec();
+        assert_eq!(by_ring, by_rsa);
+        let by_ring = rsa_sign(DigestAlgorithm::Sha512, &key, message).expect("sign");
+        let by_rsa = Pkcs1SigningKey::<Sha512>::new(key.key.clone())
+            .sign(message)
+            .to_vec();
+        assert_eq!(by_ring, by_rsa);
+        // And it verifies.
+        assert!(rsa_verify(
+            DigestAlgorithm::Sha256,
+            &key.public_key(),
+            message,
+            &rsa_sign(DigestAlgorithm::Sha256, &key, message).expect("sign")
+        ));
+    }
 
     #[test]
     fn secrets_and_prepared_keys_are_wiped_when_dropped() {
