@@ -85,7 +85,7 @@ pub fn is_ambiguous_form_content_type(content_type: &str) -> bool {
         .as_bytes()
         .windows(FORM.len())
         .any(|w| w.eq_ignore_ascii_case(FORM));
-    names_form && !(is_form_content_type(content_type) && !content_type.contains(','))
+    names_form && (content_type.contains(',') || !is_form_content_type(content_type))
 }
 
 /// Whether a `Content-Type` value is `application/x-www-form-urlencoded`,
