@@ -2,6 +2,7 @@
 
 /// Why a request could not be signed or was refused.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClientError {
     /// The request could not be signed.
     #[error("cannot sign: {0}")]
@@ -21,6 +22,19 @@ pub enum ClientError {
     /// The HTTP transport failed.
     #[error("transport: {0}")]
     Transport(#[from] reqwest::Error),
+    /// The server's TLS certificate did not verify.
+    #[error(
+        "the TLS certificate of {url} did not verify ({detail}); if the server uses a private CA, trust it with --cacert FILE or SSL_CERT_FILE (HttpClientBuilder::add_root_file in the library)"
+    )]
+    Untrusted {
+        /// The URL asked for.
+        url: String,
+        /// What the TLS library said.
+        detail: String,
+    },
+    /// A root certificate given to trust could not be read.
+    #[error("root certificate: {0}")]
+    Certificate(String),
     /// The server refused, with its status and what it said.
     #[error("{status}: {}", .problem.as_deref().or(.message.as_deref()).unwrap_or("refused"))]
     Refused {

@@ -96,7 +96,10 @@ impl Flow {
         if !signed.body.is_empty() {
             request = request.body(signed.body);
         }
-        let response = request.send().await?;
+        let response = request
+            .send()
+            .await
+            .map_err(crate::transport::explain_transport)?;
         let status = response.status().as_u16();
         let body = response.bytes().await?.to_vec();
         if status >= 300 {

@@ -34,9 +34,11 @@ mod error;
 mod flow;
 mod profiles;
 mod signer;
+mod transport;
 
 pub use error::ClientError;
 pub use flow::{Flow, TemporaryCredentials, TokenCredentials};
 pub use profiles::ServiceProfile;
 pub use sigil_core::{RsaPrivateKey, SignatureMethod};
 pub use signer::{BodyHash, Consumer, Placement, SignedParts, Signer, Token};
+pub use transport::{HttpClientBuilder, explain_transport};

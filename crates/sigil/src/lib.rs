@@ -3,8 +3,8 @@
 //! in-process use.
 //!
 //! The binary is a thin `main` over [`main`]. [`serve_app`] builds the whole
-//! `sigil serve` router (flow endpoints, web UI, demo API, health, metrics)
-//! on a SQLite file, so that tests and the `serve_front` fuzz target can
+//! `sigil serve` router (flow endpoints, web UI, demo API, health; metrics
+//! have a listener of their own) on a SQLite file, so that tests and the `serve_front` fuzz target can
 //! drive it without a socket:
 //!
 //! ```
@@ -22,6 +22,7 @@
 //! ```
 
 mod cli;
+mod forwarded;
 mod web;
 
 use std::process::ExitCode;

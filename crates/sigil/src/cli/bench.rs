@@ -20,6 +20,8 @@ use super::Failure;
 /// Arguments of `sigil bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
+    #[command(flatten)]
+    tls: super::tls::TlsArgs,
     /// The URL to load (and nothing else).
     #[arg(long)]
     url: String,
@@ -126,7 +128,9 @@ pub async fn run(args: BenchArgs) -> Result<(), Failure> {
         .method
         .parse()
         .map_err(|_| Failure::usage(anyhow!("bad method {}", args.method)))?;
-    let client = reqwest::Client::builder()
+    let client = args
+        .tls
+        .builder()?
         .pool_max_idle_per_host(args.concurrency)
         .build()
         .map_err(|e| Failure::from(anyhow!(e)))?;
@@ -405,8 +409,10 @@ async fn run_flow(args: &BenchArgs, signer: Signer) -> Result<(), Failure> {
         )));
     };
     let base = args.url.trim_end_matches('/').to_owned();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
+    let http = args
+        .tls
+        .builder()?
+        .no_redirects()
         .pool_max_idle_per_host(args.concurrency * 2)
         .build()
         .map_err(|e| Failure::from(anyhow!(e)))?;

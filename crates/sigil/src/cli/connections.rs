@@ -23,6 +23,8 @@ use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
+use crate::forwarded::{ClientAddress, TrustedProxies};
+
 /// Connection limits, each on by default.
 #[derive(Clone, Copy, Debug)]
 pub struct ConnectionLimits {
@@ -257,6 +259,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
+    proxies: Arc<TrustedProxies>,
     stats: Arc<ConnectionStats>,
     stop: impl Future<Output = ()>,
 ) {
@@ -294,9 +297,11 @@ pub async fn serve(
         stats.open.fetch_add(1, Ordering::Relaxed);
         let app = app.clone();
         let stats = stats.clone();
+        let proxies = proxies.clone();
         let mut stop_seen = stop_seen.clone();
         tokio::spawn(async move {
-            connection(stream, peer, app, limits, &stats, &mut stop_seen).await;
+            let served = Served { app, proxies, peer };
+            connection(stream, served, limits, &stats, &mut stop_seen).await;
             stats.open.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
         });
@@ -308,10 +313,16 @@ pub async fn serve(
     let _ = permits.acquire_many(all).await;
 }
 
+/// What one connection serves, and to whom.
+struct Served {
+    app: Router,
+    proxies: Arc<TrustedProxies>,
+    peer: SocketAddr,
+}
+
 async fn connection(
     stream: TcpStream,
-    peer: SocketAddr,
-    app: Router,
+    served: Served,
     limits: ConnectionLimits,
     stats: &Arc<ConnectionStats>,
     stop_seen: &mut watch::Receiver<bool>,
@@ -321,12 +332,15 @@ async fn connection(
         stream,
         phase: phase.clone(),
     });
+    let Served { app, proxies, peer } = served;
     let service_phase = phase.clone();
     let service_stats = stats.clone();
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         service_phase.request_started();
         let guard = InFlight(service_phase.clone());
+        let client = proxies.client(peer.ip(), request.headers());
         request.extensions_mut().insert(ConnectInfo(peer));
+        request.extensions_mut().insert(ClientAddress(client));
         let app = app.clone();
         let stats = service_stats.clone();
         async move {

@@ -16,6 +16,8 @@ use super::Failure;
 /// Arguments of `sigil login`.
 #[derive(Debug, Args)]
 pub struct LoginArgs {
+    #[command(flatten)]
+    tls: super::tls::TlsArgs,
     /// A known service: twitter, trello, flickr, tumblr, garmin, etrade,
     /// evernote, discogs, smugmug; or netsuite, jira, woocommerce, magento,
     /// sigil with --service-param.
@@ -266,7 +268,12 @@ pub async fn run(args: LoginArgs) -> Result<(), Failure> {
         signer = signer.realm(realm);
     }
     let realm = profile.realm.clone();
-    let flow = Flow::new(profile, signer);
+    let http = args
+        .tls
+        .builder()
+        .and_then(|b| Ok(b.build()?))
+        .map_err(Failure::usage)?;
+    let flow = Flow::new(profile, signer).http_client(http);
 
     let (listener, callback) = if args.pin {
         (None, "oob".to_owned())

@@ -9,6 +9,7 @@ mod request;
 pub(crate) mod serve;
 mod settings;
 mod sign;
+mod tls;
 
 use clap::{Parser, Subcommand};
 

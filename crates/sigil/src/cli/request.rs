@@ -19,6 +19,8 @@ enum PlacementArg {
 /// Arguments of `sigil request`.
 #[derive(Debug, Args)]
 pub struct RequestArgs {
+    #[command(flatten)]
+    tls: super::tls::TlsArgs,
     /// The URL.
     url: String,
     /// HTTP method (default GET, or POST with -d).
@@ -169,7 +171,11 @@ pub async fn run(mut args: RequestArgs) -> Result<(), Failure> {
     let signed = signer
         .sign_parts(&http_method, &args.url, content_type.as_deref(), &body)
         .map_err(|e| Failure::usage(anyhow!(e)))?;
-    let client = reqwest::Client::new();
+    let client = args
+        .tls
+        .builder()
+        .and_then(|b| Ok(b.build()?))
+        .map_err(Failure::usage)?;
     let mut request = client.request(
         http_method
             .parse()
@@ -194,7 +200,7 @@ pub async fn run(mut args: RequestArgs) -> Result<(), Failure> {
     let response = request
         .send()
         .await
-        .map_err(|e| Failure::from(anyhow!(e)))?;
+        .map_err(|e| Failure::from(anyhow!(sigil_client::explain_transport(e))))?;
     let status = response.status();
     if args.include {
         println!("{:?} {status}", response.version());

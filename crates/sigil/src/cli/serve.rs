@@ -106,6 +106,18 @@ pub struct ServeArgs {
     /// the machine reads it) or `off`.
     #[arg(long, env = "SIGIL_METRICS_LISTEN")]
     metrics_listen: Option<String>,
+    /// A proxy in front of this server whose X-Forwarded-For is believed:
+    /// ADDR or ADDR/PREFIX (repeatable; env: comma-separated). For a request
+    /// from one, the client's address (for the per-address sign-in limit
+    /// and the logs) is the rightmost forwarded hop that is not a trusted
+    /// proxy; from any other peer the header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "SIGIL_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "ADDR[/PREFIX]"
+    )]
+    trusted_proxies: Vec<String>,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -608,6 +620,10 @@ async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Ne
     let matched = request.extensions().get::<MatchedPath>().cloned();
     let endpoint = matched.as_ref().map_or("unmatched", |p| p.as_str());
     let method = request.method().clone();
+    let address = request
+        .extensions()
+        .get::<crate::forwarded::ClientAddress>()
+        .map(|a| a.0);
     let response = next.run(request).await;
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
@@ -629,6 +645,7 @@ async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Ne
                 method = %method,
                 status,
                 client_key = client.unwrap_or("-"),
+                address = ?address,
                 problem = problem.unwrap_or("-"),
                 latency_ms = seconds * 1000.0,
                 "request"
@@ -646,6 +663,11 @@ async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Ne
 /// The whole application: flow endpoints, web UI, demo API, health and
 /// metrics.
 pub fn app(provider: Arc<Provider>, web: Arc<Web>, metrics: Arc<Metrics>) -> Router {
+    let https = provider
+        .policy()
+        .public_base_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"));
     let api = Router::new()
         .route("/api/me", get(me).post(me))
         .route("/api/echo", get(echo).post(echo).put(echo))
@@ -658,7 +680,7 @@ pub fn app(provider: Arc<Provider>, web: Arc<Web>, metrics: Arc<Metrics>) -> Rou
         .merge(crate::web::router(web))
         .merge(api)
         .route("/healthz", get(|| async { "ok\n" }));
-    crate::web::with_security_headers(site)
+    crate::web::with_security_headers(site, https)
         .layer(axum::middleware::from_fn_with_state(metrics, observe))
 }
 
@@ -755,6 +777,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     policy.validate()?;
     let limits = args.connection_limits(&file)?;
+    let proxies = if args.trusted_proxies.is_empty() {
+        file.trusted_proxies.clone().unwrap_or_default()
+    } else {
+        args.trusted_proxies.clone()
+    };
+    let proxies = Arc::new(crate::forwarded::TrustedProxies::parse(
+        proxies.iter().map(String::as_str),
+    )?);
     let metrics_addr = args.metrics_addr(&file)?;
     let open = args.store.open(&file).await?;
     // A server that kept nonces in memory ran on this database: refuse every
@@ -869,6 +899,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         listener,
         app(provider, web, metrics),
         limits,
+        proxies,
         connection_stats,
         stopped(serving.lost()),
     )

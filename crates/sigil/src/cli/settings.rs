@@ -88,6 +88,8 @@ pub struct FileConfig {
     pub request_timeout: Option<u64>,
     /// The metrics listener's address, or `off`.
     pub metrics_listen: Option<String>,
+    /// Proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 impl FileConfig {

@@ -260,12 +260,18 @@ fn local_path(next: Option<&str>) -> String {
     }
 }
 
-/// The client's address, when the server was started with connect info.
+/// The client's address: the one the accept loop resolved (behind trusted
+/// proxies, from `X-Forwarded-For`), else the peer's.
 fn peer_address(request: &Request) -> Option<IpAddr> {
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+    let extensions = request.extensions();
+    extensions
+        .get::<crate::forwarded::ClientAddress>()
+        .map(|c| c.0)
+        .or_else(|| {
+            extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+        })
 }
 
 fn unix_now() -> u64 {
@@ -297,10 +303,21 @@ fn format_time(unix: u64) -> String {
 /// form redirects to the client's callback, which a `form-action 'self'`
 /// would block in browsers that apply it to redirects, so that page leaves
 /// `form-action` out.
-async fn security_headers(request: Request, next: Next) -> Response {
+async fn security_headers(
+    axum::extract::State(https): axum::extract::State<bool>,
+    request: Request,
+    next: Next,
+) -> Response {
     let consent = request.uri().path() == "/oauth/authorize";
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if https {
+        // Browsers keep to https for a year once they have seen it.
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     let csp = if consent {
         "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
     } else {
@@ -331,9 +348,13 @@ async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
-/// Adds the security headers to a router.
-pub fn with_security_headers(router: Router) -> Router {
-    router.layer(axum::middleware::from_fn(security_headers))
+/// Adds the security headers to a router; `https` (the public URL is):
+/// `Strict-Transport-Security` too.
+pub fn with_security_headers(router: Router, https: bool) -> Router {
+    router.layer(axum::middleware::from_fn_with_state(
+        https,
+        security_headers,
+    ))
 }
 
 fn static_file(content_type: &'static str, body: &'static str) -> Response {
