@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean clone: installs and starts what the
 # tests need when it is missing (Python peer libraries, PostgreSQL, Redis,
-# Chromium), checks formatting and lints, then runs every test with the
+# Chromium, nginx), checks formatting and lints, then runs every test with the
 # service tests switched on. A missing service is a failure, never a skip.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -76,6 +76,15 @@ ensure_chromium() {
     || { echo "chromium or chromedriver missing after install" >&2; exit 1; }
 }
 
+# nginx (TLS-terminating proxy in front of sigil serve) and openssl (the
+# test CA) for the behind-a-proxy test.
+ensure_nginx() {
+  if { [ -x /usr/sbin/nginx ] || [ -x /usr/bin/nginx ]; } && command -v openssl >/dev/null; then return; fi
+  apt_install nginx-light openssl
+  { [ -x /usr/sbin/nginx ] || [ -x /usr/bin/nginx ]; } \
+    || { echo "nginx missing after install" >&2; exit 1; }
+}
+
 # cargo-deny for licences, bans, sources and advisories (the version whose
 # offline database layout scripts/advisories.sh knows).
 CARGO_DENY_VERSION=0.20.2
@@ -89,6 +98,7 @@ ensure_python
 ensure_postgres
 ensure_redis
 ensure_chromium
+ensure_nginx
 ensure_cargo_deny
 
 log "cargo fmt --check"

@@ -62,6 +62,8 @@ pub struct Agent {
     base: String,
     /// Cookies by name.
     pub cookies: BTreeMap<String, String>,
+    /// Headers sent with every request.
+    extra: Vec<(String, String)>,
 }
 
 impl Agent {
@@ -74,7 +76,24 @@ impl Agent {
                 .unwrap(),
             base: base.trim_end_matches('/').to_owned(),
             cookies: BTreeMap::new(),
+            extra: Vec::new(),
         }
+    }
+
+    /// A visitor of `base` through `http` (which must not follow
+    /// redirects).
+    pub fn with_client(base: &str, http: reqwest::Client) -> Self {
+        Self {
+            http,
+            ..Self::new(base)
+        }
+    }
+
+    /// Sends `name: value` with every request from now on (replacing an
+    /// earlier one of that name).
+    pub fn extra_header(&mut self, name: &str, value: &str) {
+        self.extra.retain(|(n, _)| n != name);
+        self.extra.push((name.to_owned(), value.to_owned()));
     }
 
     fn url(&self, path: &str) -> String {
@@ -94,6 +113,10 @@ impl Agent {
     }
 
     async fn finish(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let mut request = request;
+        for (name, value) in &self.extra {
+            request = request.header(name, value);
+        }
         let request = if self.cookies.is_empty() {
             request
         } else {
