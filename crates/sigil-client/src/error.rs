@@ -32,6 +32,10 @@ pub enum ClientError {
         /// What the TLS library said.
         detail: String,
     },
+    /// A private key could not be read (a PKCS#12 file with a wrong
+    /// password, no key, or a key that is not RSA).
+    #[error("key: {0}")]
+    Key(String),
     /// A root certificate given to trust could not be read.
     #[error("root certificate: {0}")]
     Certificate(String),

@@ -137,25 +137,58 @@ impl Flow {
         Ok(TemporaryCredentials { token, extra })
     }
 
-    /// Step 2: the URL to send the resource owner to.
-    pub fn authorization_url(&self, temporary: &TemporaryCredentials) -> String {
-        let mut pairs = vec![(
-            self.profile.authorize_token_param.as_str(),
-            temporary.token.token.as_str(),
-        )];
-        if let Some(name) = &self.profile.authorize_key_param {
-            pairs.push((name.as_str(), self.signer.consumer().key.as_str()));
+    /// Step 2: the URL to send the resource owner to: the profile's
+    /// authorization page with the request token, the profile's default
+    /// parameters and `extra` (X's `force_login`, `screen_name`; Flickr's
+    /// `perms`; Trello's `name`, `scope`, `expiration`). An extra parameter
+    /// replaces a default of the same name; one named like the token (or
+    /// consumer key) parameter is left out, so the token sent is always the
+    /// request token.
+    pub fn authorization_url(
+        &self,
+        temporary: &TemporaryCredentials,
+        extra: &[(&str, &str)],
+    ) -> String {
+        self.page_url(&self.profile.authorize_url, temporary, extra)
+    }
+
+    /// Step 2 for "sign in with" (X's `oauth/authenticate`): a resource
+    /// owner who already authorized this consumer is sent straight back.
+    /// `None` when the profile has no such page.
+    pub fn sign_in_url(
+        &self,
+        temporary: &TemporaryCredentials,
+        extra: &[(&str, &str)],
+    ) -> Option<String> {
+        let page = self.profile.authenticate_url.as_deref()?;
+        Some(self.page_url(page, temporary, extra))
+    }
+
+    fn page_url(
+        &self,
+        page: &str,
+        temporary: &TemporaryCredentials,
+        extra: &[(&str, &str)],
+    ) -> String {
+        let token_param = self.profile.authorize_token_param.as_str();
+        let key_param = self.profile.authorize_key_param.as_deref();
+        let reserved = |name: &str| name == token_param || Some(name) == key_param;
+        let mut pairs = vec![(token_param, temporary.token.token.as_str())];
+        if let Some(name) = key_param {
+            pairs.push((name, self.signer.consumer().key.as_str()));
         }
-        let sep = if self.profile.authorize_url.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        format!(
-            "{}{sep}{}",
-            self.profile.authorize_url,
-            sigil_core::encoding::form_encode(pairs)
-        )
+        for (name, value) in &self.profile.authorize_params {
+            if !reserved(name) && !extra.iter().any(|(n, _)| n == name) {
+                pairs.push((name.as_str(), value.as_str()));
+            }
+        }
+        for (name, value) in extra {
+            if !reserved(name) {
+                pairs.push((name, value));
+            }
+        }
+        let sep = if page.contains('?') { '&' } else { '?' };
+        format!("{page}{sep}{}", sigil_core::encoding::form_encode(pairs))
     }
 
     /// Step 3: token credentials for the verifier the resource owner got.
@@ -238,5 +271,64 @@ impl Flow {
     /// The signer for protected requests with these token credentials.
     pub fn signer_for(&self, credentials: &TokenCredentials) -> Signer {
         self.signer.clone().token(credentials.token.clone())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::signer::Consumer;
+
+    fn temporary() -> TemporaryCredentials {
+        TemporaryCredentials {
+            token: Token::new("req tok", "s"),
+            extra: Vec::new(),
+        }
+    }
+
+    fn flow(profile: ServiceProfile) -> Flow {
+        Flow::new(profile, Signer::new(Consumer::new("ck", "cs")))
+    }
+
+    #[test]
+    fn authorization_url_carries_defaults_and_extras() {
+        let trello = flow(ServiceProfile::trello());
+        assert_eq!(
+            trello.authorization_url(&temporary(), &[]),
+            "https://trello.com/1/OAuthAuthorizeToken?oauth_token=req%20tok&scope=read&expiration=30days"
+        );
+        // A caller's parameter replaces the default of its name; the token
+        // parameter cannot be replaced.
+        assert_eq!(
+            trello.authorization_url(
+                &temporary(),
+                &[
+                    ("scope", "read,write"),
+                    ("name", "My App"),
+                    ("oauth_token", "other")
+                ]
+            ),
+            "https://trello.com/1/OAuthAuthorizeToken?oauth_token=req%20tok&expiration=30days&scope=read%2Cwrite&name=My%20App"
+        );
+        let etrade = flow(ServiceProfile::etrade());
+        assert_eq!(
+            etrade.authorization_url(&temporary(), &[("key", "x")]),
+            "https://us.etrade.com/e/t/etws/authorize?token=req%20tok&key=ck"
+        );
+    }
+
+    #[test]
+    fn sign_in_only_where_the_service_has_it() {
+        let x = flow(ServiceProfile::twitter());
+        assert_eq!(
+            x.sign_in_url(&temporary(), &[("force_login", "true")])
+                .as_deref(),
+            Some("https://api.x.com/oauth/authenticate?oauth_token=req%20tok&force_login=true")
+        );
+        assert_eq!(
+            flow(ServiceProfile::trello()).sign_in_url(&temporary(), &[]),
+            None
+        );
     }
 }

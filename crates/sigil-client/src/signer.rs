@@ -88,7 +88,9 @@ pub enum Placement {
 /// When to add `oauth_body_hash` (OAuth Request Body Hash extension).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum BodyHash {
-    /// For non-form bodies signed with RSA-SHA256 (as Mastercard requires).
+    /// For every request signed with RSA-SHA256 that has no form body,
+    /// an empty body included (the hash of nothing): what Mastercard
+    /// requires, a GET included.
     #[default]
     Auto,
     /// For every non-form body (LTI 1.1 outcomes).
@@ -386,7 +388,7 @@ impl Signer {
             && match self.body_hash {
                 BodyHash::Always => true,
                 BodyHash::Never => false,
-                BodyHash::Auto => self.method == SignatureMethod::RsaSha256 && !body.is_empty(),
+                BodyHash::Auto => self.method == SignatureMethod::RsaSha256,
             };
         let hash = if want_hash {
             body_hash(self.method, body)
@@ -496,41 +498,81 @@ impl Signer {
         &self,
         mut request: reqwest::Request,
     ) -> Result<reqwest::Request, ClientError> {
-        let content_type = request
-            .headers()
+        let body = match request.body() {
+            Some(b) => Some(b.as_bytes().ok_or(ClientError::StreamingBody)?.to_vec()),
+            None => None,
+        };
+        let method = request.method().clone();
+        let url = request.url().clone();
+        let (url, body) =
+            self.sign_in_place(method.as_str(), url.as_str(), request.headers_mut(), body)?;
+        *request.url_mut() = url;
+        if let Some(body) = body {
+            *request.body_mut() = Some(reqwest::Body::from(body));
+        }
+        Ok(request)
+    }
+
+    /// Signs a built `reqwest::blocking::Request` (its body must be in
+    /// memory, not a reader).
+    #[cfg(feature = "blocking")]
+    pub fn sign_blocking(
+        &self,
+        mut request: reqwest::blocking::Request,
+    ) -> Result<reqwest::blocking::Request, ClientError> {
+        let body = match request.body() {
+            Some(b) => Some(b.as_bytes().ok_or(ClientError::StreamingBody)?.to_vec()),
+            None => None,
+        };
+        let method = request.method().clone();
+        let url = request.url().clone();
+        let (url, body) =
+            self.sign_in_place(method.as_str(), url.as_str(), request.headers_mut(), body)?;
+        *request.url_mut() = url;
+        if let Some(body) = body {
+            *request.body_mut() = Some(reqwest::blocking::Body::from(body));
+        }
+        Ok(request)
+    }
+
+    /// What both reqwest flavours share: signs, sets the headers, and
+    /// returns the URL to send to and the body to send (`None`: keep none).
+    fn sign_in_place(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &mut reqwest::header::HeaderMap,
+        body: Option<Vec<u8>>,
+    ) -> Result<(reqwest::Url, Option<Vec<u8>>), ClientError> {
+        let content_type = headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = match request.body() {
-            Some(b) => b.as_bytes().ok_or(ClientError::StreamingBody)?.to_vec(),
-            None => Vec::new(),
-        };
+        let had_body = body.is_some();
         let signed = self.sign_fresh(RequestParts {
-            method: request.method().as_str(),
-            url: request.url().as_str(),
+            method,
+            url,
             content_type: content_type.as_deref(),
-            body: &body,
+            body: body.as_deref().unwrap_or_default(),
         })?;
-        *request.url_mut() = reqwest::Url::parse(&signed.url)
+        let url = reqwest::Url::parse(&signed.url)
             .map_err(|_| ClientError::Sign("signed URL is not a valid URL".into()))?;
         if let Some(auth) = signed.authorization {
-            request.headers_mut().insert(
+            headers.insert(
                 reqwest::header::AUTHORIZATION,
                 reqwest::header::HeaderValue::from_str(&auth)
                     .map_err(|_| ClientError::Sign("header value".into()))?,
             );
         }
         if let (Some(ct), None) = (&signed.content_type, &content_type) {
-            request.headers_mut().insert(
+            headers.insert(
                 reqwest::header::CONTENT_TYPE,
                 reqwest::header::HeaderValue::from_str(ct)
                     .map_err(|_| ClientError::Sign("header value".into()))?,
             );
         }
-        if !signed.body.is_empty() || request.body().is_some() {
-            *request.body_mut() = Some(reqwest::Body::from(signed.body));
-        }
-        Ok(request)
+        let body = (had_body || !signed.body.is_empty()).then_some(signed.body);
+        Ok((url, body))
     }
 }
 
@@ -557,6 +599,49 @@ mod tests {
             base.clone().version(false),
             Signer::new(Consumer::new("key", "secret")).token(Token::new("", "only-a-secret")),
         ]
+    }
+
+    /// Mastercard's rule: `oauth_body_hash` on every RSA-SHA256 request, a
+    /// GET with no body included (the SHA-256 of nothing); not for other
+    /// methods unless asked, and never beside a form body.
+    #[test]
+    fn auto_body_hash_covers_empty_bodies_for_rsa_sha256() {
+        const EMPTY_SHA256: &str =
+            "oauth_body_hash=\"47DEQpj8HBSa%2B%2FTImW%2B5JCeuQeRkm5NMpJWZG3hSuFU%3D\"";
+        let key = RsaPrivateKey::from_pem(include_str!(
+            "../../sigil-core/tests/data/test-rsa-pkcs1.pem"
+        ))
+        .unwrap();
+        let rsa = Signer::new(Consumer::rsa("mc-key", key)).method(SignatureMethod::RsaSha256);
+        let get = rsa
+            .authorization_header("GET", "https://sandbox.api.mastercard.com/x", None, b"")
+            .unwrap();
+        assert!(get.contains(EMPTY_SHA256), "{get}");
+        let post = rsa
+            .authorization_header(
+                "POST",
+                "https://sandbox.api.mastercard.com/x",
+                Some("application/json"),
+                b"{}",
+            )
+            .unwrap();
+        assert!(
+            post.contains("oauth_body_hash=") && !post.contains(EMPTY_SHA256),
+            "{post}"
+        );
+        let form = rsa
+            .authorization_header(
+                "POST",
+                "https://example.com/x",
+                Some("application/x-www-form-urlencoded"),
+                b"a=b",
+            )
+            .unwrap();
+        assert!(!form.contains("oauth_body_hash"), "{form}");
+        let hmac = Signer::new(Consumer::new("k", "s"))
+            .authorization_header("GET", "https://example.com/x", None, b"")
+            .unwrap();
+        assert!(!hmac.contains("oauth_body_hash"), "{hmac}");
     }
 
     #[test]

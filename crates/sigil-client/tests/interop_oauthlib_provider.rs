@@ -8,7 +8,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use sigil_client::{
-    Consumer, Flow, Placement, RsaPrivateKey, ServiceProfile, SignatureMethod, Signer,
+    Consumer, Flow, OAuth1Middleware, Placement, RequestBuilderExt, RsaPrivateKey, ServiceProfile,
+    SignatureMethod, Signer,
 };
 
 fn python() -> Option<String> {
@@ -91,19 +92,15 @@ async fn sigil_client_completes_the_flow_against_oauthlib() {
                 .await
                 .unwrap_or_else(|e| panic!("{context}: {e}"));
             let answer = browser
-                .get(flow.authorization_url(&temporary))
+                .get(flow.authorization_url(&temporary, &[]))
                 .send()
                 .await
                 .unwrap();
             assert_eq!(answer.status().as_u16(), 302, "{context}");
             let location = answer.headers()["location"].to_str().unwrap().to_owned();
-            let query = location.split_once('?').unwrap().1;
-            let verifier = sigil_core::encoding::form_decode(query.as_bytes())
-                .unwrap()
-                .into_iter()
-                .find(|(n, _)| n == "oauth_verifier")
-                .unwrap()
-                .1;
+            let verifier = temporary
+                .verifier_from_callback(&location)
+                .unwrap_or_else(|e| panic!("{context}: {e} ({location})"));
             let credentials = flow
                 .access_token(&temporary, &verifier)
                 .await
@@ -126,4 +123,77 @@ async fn sigil_client_completes_the_flow_against_oauthlib() {
             assert!(body.contains("\"user\":\"alice\""), "{context}: {body}");
         }
     }
+
+    // reqwest as its users write it: the builder extension, the
+    // middleware (twice: each request signed afresh, so no replay), and
+    // the blocking client.
+    let flow = Flow::new(
+        profile.clone(),
+        Signer::new(Consumer::new("sigil-client-key", "sigil-client-secret")),
+    );
+    let temporary = flow
+        .request_token("http://127.0.0.1:9/callback", &[])
+        .await
+        .unwrap();
+    let location = browser
+        .get(flow.authorization_url(&temporary, &[]))
+        .send()
+        .await
+        .unwrap()
+        .headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    // A callback for another request token is refused.
+    assert_eq!(
+        temporary.verifier_from_callback(&location.replace(&temporary.token.token, "other")),
+        Err(sigil_client::CallbackError::WrongToken)
+    );
+    let verifier = temporary.verifier_from_callback(&location).unwrap();
+    let credentials = flow.access_token(&temporary, &verifier).await.unwrap();
+    let signer = flow.signer_for(&credentials);
+    let me = format!("{base}/api/me?size=original");
+
+    let response = http.get(&me).oauth1(&signer).unwrap().send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("\"user\":\"alice\"")
+    );
+    // Unsigned, the same call is refused: the 200s above are the signature's.
+    assert_eq!(http.get(&me).send().await.unwrap().status().as_u16(), 401);
+
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(OAuth1Middleware::new(signer.clone()))
+        .build();
+    for _ in 0..2 {
+        let response = client.get(&me).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("\"user\":\"alice\"")
+        );
+    }
+
+    let blocking = tokio::task::spawn_blocking(move || {
+        let http = reqwest::blocking::Client::new();
+        let response = http
+            .post(format!("{base}/api/me"))
+            .form(&[("a", "b")])
+            .oauth1(&signer.placement(Placement::Body))
+            .unwrap()
+            .send()
+            .unwrap();
+        (response.status().as_u16(), response.text().unwrap())
+    })
+    .await
+    .unwrap();
+    assert_eq!(blocking.0, 200, "{}", blocking.1);
+    assert!(blocking.1.contains("\"user\":\"alice\""), "{}", blocking.1);
 }

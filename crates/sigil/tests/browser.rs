@@ -195,7 +195,7 @@ async fn approve_and_deny_in_the_browser() {
     // Approve: sign in on the way, read the consent page, approve.
     let temporary = flow.request_token(&callback, &[]).await.unwrap();
     client
-        .goto(&flow.authorization_url(&temporary))
+        .goto(&flow.authorization_url(&temporary, &[]))
         .await
         .unwrap();
     assert!(
@@ -239,7 +239,7 @@ async fn approve_and_deny_in_the_browser() {
     // Deny: already signed in; the application hears access_denied.
     let temporary = flow.request_token(&callback, &[]).await.unwrap();
     client
-        .goto(&flow.authorization_url(&temporary))
+        .goto(&flow.authorization_url(&temporary, &[]))
         .await
         .unwrap();
     click(client, "deny").await;
@@ -260,7 +260,7 @@ async fn oob_pin_read_from_the_page() {
     let client = &browser.client;
     let temporary = flow.request_token("oob", &[]).await.unwrap();
     client
-        .goto(&flow.authorization_url(&temporary))
+        .goto(&flow.authorization_url(&temporary, &[]))
         .await
         .unwrap();
     sign_in(client, "bob", &format!("{PASSWORD}2")).await;
@@ -313,7 +313,7 @@ async fn register_an_app_use_its_keys_then_revoke_it() {
     let flow = flow_for(&base, &key, &secret, Some("photos"));
     let temporary = flow.request_token(&callback, &[]).await.unwrap();
     client
-        .goto(&flow.authorization_url(&temporary))
+        .goto(&flow.authorization_url(&temporary, &[]))
         .await
         .unwrap();
     assert_eq!(text(client, "app-name").await, "Photo Frame");

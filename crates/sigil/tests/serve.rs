@@ -762,7 +762,7 @@ async fn sigil_client_completes_the_dance_for_every_method_and_placement() {
             ]))
             .unwrap();
             assert!(
-                flow.authorization_url(&temporary)
+                flow.authorization_url(&temporary, &[])
                     .contains(&temporary.token.token)
             );
             let credentials = flow
@@ -866,16 +866,43 @@ async fn sigil_request_signs_and_sends() {
 /// Reads the child's stdout up to the authorization URL and returns its
 /// request token.
 fn read_authorization_token(reader: &mut BufReader<std::process::ChildStdout>) -> String {
+    read_authorization_token_of(&read_authorization_url(reader))
+}
+
+fn read_authorization_token_of(url: &str) -> String {
+    sigil_axum::query_value(url.split_once('?').unwrap().1, "oauth_token").unwrap()
+}
+
+/// The authorization URL `sigil login` prints.
+fn read_authorization_url(reader: &mut BufReader<std::process::ChildStdout>) -> String {
     loop {
         let mut line = String::new();
         assert!(
             reader.read_line(&mut line).unwrap() > 0,
             "login ended early"
         );
-        if let Some((_, query)) = line.trim().split_once('?') {
-            return sigil_axum::query_value(query, "oauth_token").unwrap();
+        if line.contains('?') {
+            return line.trim().to_owned();
         }
     }
+}
+
+/// Sends one browser request for `target` to `addr` (the request line in
+/// two pieces, as a client may send it) and returns the whole answer.
+fn browse(addr: &str, target: &str) -> String {
+    use std::io::Write;
+    let mut browser = std::net::TcpStream::connect(addr).unwrap();
+    browser.set_nodelay(true).unwrap();
+    browser.write_all(b"GET ").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    browser
+        .write_all(
+            format!("{target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .unwrap();
+    let mut page = String::new();
+    std::io::Read::read_to_string(&mut browser, &mut page).unwrap();
+    page
 }
 
 /// A child process killed when dropped, so that a failing test leaves none
@@ -925,7 +952,7 @@ fn sigil_login_by_pin_and_by_loopback_callback_then_request_with_the_profile() {
         client["key"].as_str().unwrap(),
         client["secret"].as_str().unwrap(),
     );
-    let login = |pin: bool, name: &str| {
+    let login = |pin: bool, name: &str, extra: &[&str]| {
         let mut cmd = sigil();
         cmd.args([
             "login",
@@ -942,9 +969,11 @@ fn sigil_login_by_pin_and_by_loopback_callback_then_request_with_the_profile() {
             "--save-as",
             name,
         ])
+        .args(extra)
         .env("SIGIL_CONFIG_DIR", config.path())
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
         if pin {
             cmd.arg("--pin");
         }
@@ -952,7 +981,7 @@ fn sigil_login_by_pin_and_by_loopback_callback_then_request_with_the_profile() {
     };
 
     // PIN: the code is typed at the prompt.
-    let mut child = login(true, "by-pin");
+    let mut child = login(true, "by-pin", &[]);
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let token = read_authorization_token(&mut out);
     let approval: Value = serde_json::from_str(&server.admin(&[
@@ -974,10 +1003,25 @@ fn sigil_login_by_pin_and_by_loopback_callback_then_request_with_the_profile() {
         .unwrap();
     assert!(child.wait().unwrap().success());
 
-    // Loopback: the browser's redirect reaches the listener of `login`.
-    let mut child = login(false, "by-callback");
+    // Loopback: the browser's redirect reaches the listener of `login`,
+    // with the authorization page's parameters given on the command line.
+    let mut child = login(
+        false,
+        "by-callback",
+        &[
+            "--authorize-param",
+            "force_login=true",
+            "--authorize-param",
+            "screen_name=a b",
+        ],
+    );
     let mut out = BufReader::new(child.stdout.take().unwrap());
-    let token = read_authorization_token(&mut out);
+    let url = read_authorization_url(&mut out);
+    assert!(
+        url.ends_with("&force_login=true&screen_name=a%20b"),
+        "{url}"
+    );
+    let token = read_authorization_token_of(&url);
     let approval: Value = serde_json::from_str(&server.admin(&[
         "authorize",
         "--token",
@@ -990,25 +1034,69 @@ fn sigil_login_by_pin_and_by_loopback_callback_then_request_with_the_profile() {
     let redirect = approval["callback"].as_str().unwrap().to_owned();
     let rest = redirect.strip_prefix("http://").unwrap();
     let (addr, path) = rest.split_at(rest.find('/').unwrap());
+    // A callback for another request token is refused and waited past (the
+    // library's callback parser checks the token).
+    let stranger = browse(addr, "/callback?oauth_token=someone-else&oauth_verifier=x");
+    assert!(stranger.starts_with("HTTP/1.1 400"), "{stranger}");
     // The request line arrives in two pieces, as a client may send it:
     // `sigil login` once read only the first (and, when the target was cut
     // after the verifier, signed in while the client was still writing).
-    let mut browser = std::net::TcpStream::connect(addr).unwrap();
-    browser.set_nodelay(true).unwrap();
-    browser.write_all(b"GET ").unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    browser
-        .write_all(
-            format!("{path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .unwrap();
-    let mut page = String::new();
-    std::io::Read::read_to_string(&mut browser, &mut page).unwrap();
+    let page = browse(addr, path);
     assert!(
         page.starts_with("HTTP/1.1 200") && page.contains("Signed in"),
         "{page}"
     );
     assert!(child.wait().unwrap().success());
+
+    // A denial ends `login` with the reason, and saves nothing.
+    let mut child = login(false, "denied", &[]);
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let url = read_authorization_url(&mut out);
+    let token = read_authorization_token_of(&url);
+    let approval: Value = serde_json::from_str(&server.admin(&[
+        "authorize",
+        "--token",
+        &token,
+        "--user",
+        "alice",
+        "--json",
+    ]))
+    .unwrap();
+    let redirect = approval["callback"].as_str().unwrap().to_owned();
+    let addr = redirect
+        .strip_prefix("http://")
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = browse(&addr, "/callback?error=access_denied");
+    assert!(page.contains("denied"), "{page}");
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        !status.success() && stderr.contains("access_denied"),
+        "{stderr}"
+    );
+    assert!(!config.path().join("profiles").join("denied.toml").exists());
+
+    // `--sign-in` where the service has no sign-in page: a usage error
+    // before anything is sent.
+    let out = sigil()
+        .args([
+            "login",
+            "--service",
+            "sigil",
+            "--service-param",
+            &server.base,
+        ])
+        .args(["--consumer-key", key, "--sign-in", "--pin"])
+        .env("SIGIL_CONFIG_DIR", config.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no sign-in page"));
 
     for name in ["by-pin", "by-callback"] {
         let file = config.path().join("profiles").join(format!("{name}.toml"));

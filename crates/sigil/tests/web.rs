@@ -25,7 +25,7 @@ async fn consent_is_guarded_by_session_and_csrf_then_approves_and_revokes() {
 
     // Signed out: to sign in, and back to the same consent afterwards.
     let mut alice = Agent::new(&base);
-    let page = alice.get(&flow.authorization_url(&temporary)).await;
+    let page = alice.get(&flow.authorization_url(&temporary, &[])).await;
     assert_eq!(page.status, 303);
     let to_login = page.location().unwrap().to_owned();
     assert!(to_login.starts_with("/login?next="), "{to_login}");

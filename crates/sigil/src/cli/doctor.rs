@@ -3,7 +3,7 @@
 use anyhow::anyhow;
 use clap::Args;
 use sigil_client::doctor::{Suspect, diagnose, find_cause, first_difference};
-use sigil_core::{RsaPrivateKey, Secret, SignatureMethod};
+use sigil_core::{Secret, SignatureMethod};
 
 use super::Failure;
 
@@ -32,7 +32,8 @@ pub struct DoctorArgs {
     /// Signature method.
     #[arg(long, default_value = "HMAC-SHA1")]
     signature_method: String,
-    /// RSA private key (PEM) for RSA-SHA*.
+    /// RSA private key for RSA-SHA*: PEM, or PKCS#12 (.p12) with its
+    /// password in SIGIL_RSA_KEY_PASSWORD or typed when asked.
     #[arg(long)]
     rsa_key: Option<std::path::PathBuf>,
     /// The request's nonce.
@@ -77,10 +78,7 @@ pub fn run(args: DoctorArgs) -> Result<(), Failure> {
         ))
     })?;
     let rsa = match &args.rsa_key {
-        Some(path) => {
-            let pem = std::fs::read_to_string(path).map_err(|e| Failure::usage(anyhow!(e)))?;
-            Some(RsaPrivateKey::from_pem(&pem).map_err(|e| Failure::usage(anyhow!(e)))?)
-        }
+        Some(path) => Some(super::keys::read_rsa_key(path)?),
         None => None,
     };
     let mut oauth = vec![

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
 use serde::{Deserialize, Serialize};
-use sigil_client::{Consumer, Flow, RsaPrivateKey, ServiceProfile, Signer};
+use sigil_client::{CallbackError, Consumer, Flow, ServiceProfile, Signer, TemporaryCredentials};
 use sigil_core::SignatureMethod;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
@@ -49,15 +49,33 @@ pub struct LoginArgs {
     /// Signature method (default: the service's, else HMAC-SHA1).
     #[arg(long)]
     signature_method: Option<String>,
-    /// RSA private key (PEM) for RSA-SHA*.
+    /// RSA private key for RSA-SHA*: PEM, or PKCS#12 (.p12) with its
+    /// password in SIGIL_RSA_KEY_PASSWORD or typed when asked.
     #[arg(long)]
     rsa_key: Option<PathBuf>,
     /// Use the oob (PIN) flow: type the code the service shows.
     #[arg(long)]
     pin: bool,
+    /// A parameter for the authorization page, NAME=VALUE (repeatable):
+    /// X's force_login=true or screen_name=…, Flickr's perms=write,
+    /// Trello's name=…, scope=read,write, expiration=never. Replaces the
+    /// service's default of that name.
+    #[arg(long = "authorize-param", value_name = "NAME=VALUE", value_parser = name_value)]
+    authorize_params: Vec<(String, String)>,
+    /// Use the service's "sign in with" page (X's oauth/authenticate): a
+    /// user who already authorized this app is sent straight back.
+    #[arg(long)]
+    sign_in: bool,
     /// Save the credentials as this profile.
     #[arg(long)]
     save_as: Option<String>,
+}
+
+fn name_value(arg: &str) -> Result<(String, String), String> {
+    match arg.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err("expected NAME=VALUE".to_owned()),
+    }
 }
 
 /// A saved profile: what `sigil request --profile` needs.
@@ -178,45 +196,35 @@ async fn request_line(stream: &mut tokio::net::TcpStream) -> Option<String> {
         .flatten()
 }
 
-/// Waits for one browser redirect on the loopback listener and returns its
-/// query's `oauth_verifier`.
-async fn await_callback(listener: tokio::net::TcpListener, token: &str) -> anyhow::Result<String> {
+/// Waits for the browser's redirect on the loopback listener and returns
+/// the verifier (sigil-client's callback parser checks the request token).
+/// A request for another token, or a malformed one, is answered 400 and
+/// waited past; a denial ends the wait.
+async fn await_callback(
+    listener: tokio::net::TcpListener,
+    temporary: &TemporaryCredentials,
+) -> anyhow::Result<String> {
     loop {
         let (mut stream, _) = listener.accept().await?;
         let Some(head) = request_line(&mut stream).await else {
             continue;
         };
-        let target = head
-            .lines()
-            .next()
-            .and_then(|l| l.split_whitespace().nth(1))
-            .unwrap_or("");
-        let query = target.split_once('?').map_or("", |(_, q)| q);
-        let field = |name: &str| sigil_axum::query_value(query, name);
-        let (status, page, result) = match (
-            field("oauth_token"),
-            field("oauth_verifier"),
-            field("error"),
-        ) {
-            (Some(t), Some(v), _) if t == token => (
-                "200 OK",
-                "Signed in. You can close this window.",
-                Some(Ok(v)),
-            ),
-            (_, _, Some(e)) => (
-                "200 OK",
-                "Authorization was denied.",
-                Some(Err(anyhow!("authorization denied: {e}"))),
-            ),
-            _ => ("400 Bad Request", "Not the expected callback.", None),
+        let target = head.split_whitespace().nth(1).unwrap_or("");
+        let result = temporary.verifier_from_callback(target);
+        let (status, page) = match &result {
+            Ok(_) => ("200 OK", "Signed in. You can close this window."),
+            Err(CallbackError::Denied { .. }) => ("200 OK", "Authorization was denied."),
+            Err(_) => ("400 Bad Request", "Not the expected callback."),
         };
         let reply = format!(
             "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
             page.len()
         );
         let _ = stream.write_all(reply.as_bytes()).await;
-        if let Some(result) = result {
-            return result;
+        match result {
+            Ok(verifier) => return Ok(verifier),
+            Err(denied @ CallbackError::Denied { .. }) => return Err(anyhow!(denied)),
+            Err(_) => continue,
         }
     }
 }
@@ -251,13 +259,7 @@ pub async fn run(args: LoginArgs) -> Result<(), Failure> {
     }
     let method = profile.signature_method;
     let consumer = match (&args.rsa_key, method.is_rsa()) {
-        (Some(path), true) => {
-            let pem = std::fs::read_to_string(path).map_err(|e| Failure::usage(anyhow!(e)))?;
-            Consumer::rsa(
-                &args.consumer_key,
-                RsaPrivateKey::from_pem(&pem).map_err(|e| Failure::usage(anyhow!(e)))?,
-            )
-        }
+        (Some(path), true) => Consumer::rsa(&args.consumer_key, super::keys::read_rsa_key(path)?),
         (None, true) => return Err(Failure::usage(anyhow!("{method} needs --rsa-key"))),
         _ => Consumer::new(&args.consumer_key, &args.consumer_secret),
     };
@@ -273,6 +275,18 @@ pub async fn run(args: LoginArgs) -> Result<(), Failure> {
         .builder()
         .and_then(|b| Ok(b.build()?))
         .map_err(Failure::usage)?;
+    if profile.authorize_url.is_empty() {
+        return Err(Failure::usage(anyhow!(
+            "{} has no authorization page (its verifier comes with the integration's activation)",
+            profile.name
+        )));
+    }
+    if args.sign_in && profile.authenticate_url.is_none() {
+        return Err(Failure::usage(anyhow!(
+            "{} has no sign-in page; leave out --sign-in",
+            profile.name
+        )));
+    }
     let flow = Flow::new(profile, signer).http_client(http);
 
     let (listener, callback) = if args.pin {
@@ -291,7 +305,17 @@ pub async fn run(args: LoginArgs) -> Result<(), Failure> {
         .request_token(&callback, &[])
         .await
         .map_err(|e| Failure::from(anyhow!(e)))?;
-    let url = flow.authorization_url(&temporary);
+    let extra: Vec<(&str, &str)> = args
+        .authorize_params
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let url = if args.sign_in {
+        flow.sign_in_url(&temporary, &extra)
+            .ok_or_else(|| Failure::usage(anyhow!("no sign-in page")))?
+    } else {
+        flow.authorization_url(&temporary, &extra)
+    };
     println!("Open this URL to authorize:\n{url}");
     let _ = std::io::stdout().flush();
     if std::env::var_os("DISPLAY").is_some() || cfg!(target_os = "macos") {
@@ -321,7 +345,7 @@ pub async fn run(args: LoginArgs) -> Result<(), Failure> {
         }
         Some(listener) => {
             let spinner = waiting(&format!("waiting for the redirect to {callback}"));
-            let result = await_callback(listener, &temporary.token.token).await;
+            let result = await_callback(listener, &temporary).await;
             if let Some(s) = spinner {
                 s.abort();
                 eprintln!();

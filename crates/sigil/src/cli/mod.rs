@@ -4,6 +4,7 @@ mod admin;
 mod bench;
 mod connections;
 mod doctor;
+mod keys;
 mod login;
 mod request;
 pub(crate) mod serve;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
 use clap::{Args, ValueEnum};
-use sigil_client::{Consumer, Placement, RsaPrivateKey, Signer, Token};
+use sigil_client::{Consumer, Placement, Signer, Token};
 use sigil_core::SignatureMethod;
 
 use super::Failure;
@@ -61,7 +61,8 @@ pub struct RequestArgs {
     /// Signature method (default HMAC-SHA1, or the profile's).
     #[arg(long)]
     signature_method: Option<String>,
-    /// RSA private key (PEM) for RSA-SHA*.
+    /// RSA private key for RSA-SHA*: PEM, or PKCS#12 (.p12) with its
+    /// password in SIGIL_RSA_KEY_PASSWORD or typed when asked.
     #[arg(long)]
     rsa_key: Option<PathBuf>,
     /// Realm for the Authorization header.
@@ -107,15 +108,7 @@ pub async fn run(mut args: RequestArgs) -> Result<(), Failure> {
         .parse()
         .map_err(|_| Failure::usage(anyhow!("unknown signature method {method_name}")))?;
     let consumer = match (&args.rsa_key, method.is_rsa()) {
-        (Some(path), true) => {
-            let pem = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))
-                .map_err(Failure::usage)?;
-            Consumer::rsa(
-                &consumer_key,
-                RsaPrivateKey::from_pem(&pem).map_err(|e| Failure::usage(anyhow!(e)))?,
-            )
-        }
+        (Some(path), true) => Consumer::rsa(&consumer_key, super::keys::read_rsa_key(path)?),
         (None, true) => return Err(Failure::usage(anyhow!("{method} needs --rsa-key"))),
         _ => Consumer::new(&consumer_key, &args.consumer_secret),
     };

@@ -6,8 +6,8 @@ use anyhow::{Context, anyhow};
 use clap::{Args, ValueEnum};
 use sigil_core::encoding::form_encode;
 use sigil_core::{
-    AuthorizationHeader, Clock, OAuthParams, Request, RsaPrivateKey, Secret, SignatureMethod,
-    SigningKey, SystemClock, body_hash, generate_nonce, sign,
+    AuthorizationHeader, Clock, OAuthParams, Request, Secret, SignatureMethod, SigningKey,
+    SystemClock, body_hash, generate_nonce, sign,
 };
 
 use super::Failure;
@@ -48,7 +48,8 @@ pub struct SignArgs {
     /// Signature method.
     #[arg(long, default_value = "HMAC-SHA1", value_parser = parse_method)]
     signature_method: SignatureMethod,
-    /// RSA private key (PEM, PKCS#1 or PKCS#8) for RSA-SHA*.
+    /// RSA private key for RSA-SHA*: PEM (PKCS#1 or PKCS#8), or PKCS#12
+    /// (.p12) with its password in SIGIL_RSA_KEY_PASSWORD or typed when asked.
     #[arg(long, value_name = "FILE")]
     rsa_key: Option<std::path::PathBuf>,
     /// Nonce (default: 128 random bits).
@@ -166,12 +167,7 @@ pub fn run(args: SignArgs) -> Result<(), Failure> {
     let consumer_secret = Secret::new(args.consumer_secret);
     let token_secret = args.token_secret.map(Secret::new);
     let rsa_key = match (&args.rsa_key, method.is_rsa()) {
-        (Some(path), true) => {
-            let pem = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))
-                .map_err(Failure::usage)?;
-            Some(RsaPrivateKey::from_pem(&pem).map_err(|e| Failure::usage(anyhow!(e)))?)
-        }
+        (Some(path), true) => Some(super::keys::read_rsa_key(path)?),
         (None, true) => return Err(Failure::usage(anyhow!("{method} needs --rsa-key"))),
         (Some(_), false) => {
             return Err(Failure::usage(anyhow!(
