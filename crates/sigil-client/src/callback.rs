@@ -78,6 +78,11 @@ impl TemporaryCredentials {
                 return Err(CallbackError::Malformed("a parameter given twice"));
             }
         }
+        // A callback naming another request token is someone else's, a
+        // denial included.
+        if token.as_deref().is_some_and(|t| t != self.token.token) {
+            return Err(CallbackError::WrongToken);
+        }
         if let Some(error) = error {
             return Err(CallbackError::Denied { error, description });
         }
@@ -138,6 +143,7 @@ mod tests {
             "/cb?oauth_verifier=abc",
             "/cb?oauth_token=tok%2520en&oauth_verifier=abc",
             "/cb?denied=other",
+            "/cb?oauth_token=other&error=access_denied",
         ] {
             assert_eq!(
                 t.verifier_from_callback(url),

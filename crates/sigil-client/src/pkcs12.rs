@@ -21,6 +21,8 @@ use sigil_core::RsaPrivateKey;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn rsa_key_from_pkcs12(der: &[u8], password: &str) -> Result<RsaPrivateKey, ClientError> {
+    // Relaxed: a file holding a key with no certificate (all signing needs)
+    // is read too; the strict policy drops such keys.
     let store = p12_keystore::KeyStore::from_pkcs12(
         der,
         password,

@@ -499,13 +499,12 @@ impl Signer {
         mut request: reqwest::Request,
     ) -> Result<reqwest::Request, ClientError> {
         let body = match request.body() {
-            Some(b) => Some(b.as_bytes().ok_or(ClientError::StreamingBody)?.to_vec()),
+            Some(b) => Some(b.as_bytes().ok_or(ClientError::StreamingBody)?),
             None => None,
         };
-        let method = request.method().clone();
-        let url = request.url().clone();
-        let (url, body) =
-            self.sign_in_place(method.as_str(), url.as_str(), request.headers_mut(), body)?;
+        let signed =
+            self.sign_for_reqwest(request.method(), request.url(), request.headers(), body)?;
+        let (url, body) = signed.apply(request.headers_mut());
         *request.url_mut() = url;
         if let Some(body) = body {
             *request.body_mut() = Some(reqwest::Body::from(body));
@@ -521,13 +520,12 @@ impl Signer {
         mut request: reqwest::blocking::Request,
     ) -> Result<reqwest::blocking::Request, ClientError> {
         let body = match request.body() {
-            Some(b) => Some(b.as_bytes().ok_or(ClientError::StreamingBody)?.to_vec()),
+            Some(b) => Some(b.as_bytes().ok_or(ClientError::StreamingBody)?),
             None => None,
         };
-        let method = request.method().clone();
-        let url = request.url().clone();
-        let (url, body) =
-            self.sign_in_place(method.as_str(), url.as_str(), request.headers_mut(), body)?;
+        let signed =
+            self.sign_for_reqwest(request.method(), request.url(), request.headers(), body)?;
+        let (url, body) = signed.apply(request.headers_mut());
         *request.url_mut() = url;
         if let Some(body) = body {
             *request.body_mut() = Some(reqwest::blocking::Body::from(body));
@@ -535,44 +533,61 @@ impl Signer {
         Ok(request)
     }
 
-    /// What both reqwest flavours share: signs, sets the headers, and
-    /// returns the URL to send to and the body to send (`None`: keep none).
-    fn sign_in_place(
+    /// What both reqwest flavours share: the signature of a request seen
+    /// through its parts, as what to change in it.
+    fn sign_for_reqwest(
         &self,
-        method: &str,
-        url: &str,
-        headers: &mut reqwest::header::HeaderMap,
-        body: Option<Vec<u8>>,
-    ) -> Result<(reqwest::Url, Option<Vec<u8>>), ClientError> {
+        method: &reqwest::Method,
+        url: &reqwest::Url,
+        headers: &reqwest::header::HeaderMap,
+        body: Option<&[u8]>,
+    ) -> Result<ReqwestChanges, ClientError> {
         let content_type = headers
             .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let had_body = body.is_some();
+            .and_then(|v| v.to_str().ok());
         let signed = self.sign_fresh(RequestParts {
-            method,
-            url,
-            content_type: content_type.as_deref(),
-            body: body.as_deref().unwrap_or_default(),
+            method: method.as_str(),
+            url: url.as_str(),
+            content_type,
+            body: body.unwrap_or_default(),
         })?;
-        let url = reqwest::Url::parse(&signed.url)
-            .map_err(|_| ClientError::Sign("signed URL is not a valid URL".into()))?;
-        if let Some(auth) = signed.authorization {
-            headers.insert(
-                reqwest::header::AUTHORIZATION,
-                reqwest::header::HeaderValue::from_str(&auth)
-                    .map_err(|_| ClientError::Sign("header value".into()))?,
-            );
+        let header = |value: &str| {
+            reqwest::header::HeaderValue::from_str(value)
+                .map_err(|_| ClientError::Sign("header value".into()))
+        };
+        Ok(ReqwestChanges {
+            url: reqwest::Url::parse(&signed.url)
+                .map_err(|_| ClientError::Sign("signed URL is not a valid URL".into()))?,
+            authorization: signed.authorization.as_deref().map(header).transpose()?,
+            // Only where the request had none (body placement on an empty body).
+            content_type: match (&signed.content_type, content_type) {
+                (Some(ct), None) => Some(header(ct)?),
+                _ => None,
+            },
+            body: (body.is_some() || !signed.body.is_empty()).then_some(signed.body),
+        })
+    }
+}
+
+/// What signing changes in a reqwest request.
+struct ReqwestChanges {
+    url: reqwest::Url,
+    authorization: Option<reqwest::header::HeaderValue>,
+    content_type: Option<reqwest::header::HeaderValue>,
+    /// The body to send; `None`: the request keeps having none.
+    body: Option<Vec<u8>>,
+}
+
+impl ReqwestChanges {
+    /// Sets the headers; returns the URL and the body to set.
+    fn apply(self, headers: &mut reqwest::header::HeaderMap) -> (reqwest::Url, Option<Vec<u8>>) {
+        if let Some(value) = self.authorization {
+            headers.insert(reqwest::header::AUTHORIZATION, value);
         }
-        if let (Some(ct), None) = (&signed.content_type, &content_type) {
-            headers.insert(
-                reqwest::header::CONTENT_TYPE,
-                reqwest::header::HeaderValue::from_str(ct)
-                    .map_err(|_| ClientError::Sign("header value".into()))?,
-            );
+        if let Some(value) = self.content_type {
+            headers.insert(reqwest::header::CONTENT_TYPE, value);
         }
-        let body = (had_body || !signed.body.is_empty()).then_some(signed.body);
-        Ok((url, body))
+        (self.url, self.body)
     }
 }
 

@@ -154,15 +154,7 @@ async fn sigil_client_completes_the_flow_against_oauthlib() {
     let signer = flow.signer_for(&credentials);
     let me = format!("{base}/api/me?size=original");
 
-    let response = http.get(&me).oauth1(&signer).unwrap().send().await.unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    assert!(
-        response
-            .text()
-            .await
-            .unwrap()
-            .contains("\"user\":\"alice\"")
-    );
+    assert_alice(http.get(&me).oauth1(&signer).unwrap().send().await.unwrap()).await;
     // Unsigned, the same call is refused: the 200s above are the signature's.
     assert_eq!(http.get(&me).send().await.unwrap().status().as_u16(), 401);
 
@@ -170,15 +162,7 @@ async fn sigil_client_completes_the_flow_against_oauthlib() {
         .with(OAuth1Middleware::new(signer.clone()))
         .build();
     for _ in 0..2 {
-        let response = client.get(&me).send().await.unwrap();
-        assert_eq!(response.status().as_u16(), 200);
-        assert!(
-            response
-                .text()
-                .await
-                .unwrap()
-                .contains("\"user\":\"alice\"")
-        );
+        assert_alice(client.get(&me).send().await.unwrap()).await;
     }
 
     let blocking = tokio::task::spawn_blocking(move || {
@@ -196,4 +180,12 @@ async fn sigil_client_completes_the_flow_against_oauthlib() {
     .unwrap();
     assert_eq!(blocking.0, 200, "{}", blocking.1);
     assert!(blocking.1.contains("\"user\":\"alice\""), "{}", blocking.1);
+}
+
+/// The provider answered 200 with alice's resource.
+async fn assert_alice(response: reqwest::Response) {
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"user\":\"alice\""), "{body}");
 }

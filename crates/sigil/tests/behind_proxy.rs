@@ -10,7 +10,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -276,28 +276,8 @@ async fn behind_a_tls_terminating_nginx() {
     // The reader lives on to the end: dropping it would close the pipe
     // and the rest of login's output would go nowhere.
     let mut login_out = BufReader::new(login.stdout.take().unwrap());
-    let token = {
-        let out = &mut login_out;
-        loop {
-            let mut line = String::new();
-            assert!(
-                out.read_line(&mut line).unwrap() > 0,
-                "sigil login ended early"
-            );
-            if let Some((_, query)) = line.trim().split_once('?') {
-                break sigil_axum::query_value(query, "oauth_token").unwrap();
-            }
-        }
-    };
-    let approval: serde_json::Value = serde_json::from_str(&site.server.admin(&[
-        "authorize",
-        "--token",
-        &token,
-        "--user",
-        "alice",
-        "--json",
-    ]))
-    .unwrap();
+    let token = support::read_authorization_token(&mut login_out);
+    let approval: serde_json::Value = site.server.approve(&token, "alice");
     login
         .stdin
         .take()

@@ -129,23 +129,18 @@ fn p12_keys_sign_as_their_pem() {
     );
     assert!(!from_pem.stdout.is_empty());
     for p12 in make_p12s(dir.path(), password) {
-        let by_env = sign(&p12, Some(password), None);
-        assert!(
-            by_env.status.success(),
-            "{}: {}",
-            p12.display(),
-            String::from_utf8_lossy(&by_env.stderr)
-        );
-        assert_eq!(by_env.stdout, from_pem.stdout, "{}", p12.display());
-
-        let by_stdin = sign(&p12, None, Some(&format!("{password}\n")));
-        assert!(
-            by_stdin.status.success(),
-            "{}: {}",
-            p12.display(),
-            String::from_utf8_lossy(&by_stdin.stderr)
-        );
-        assert_eq!(by_stdin.stdout, from_pem.stdout, "{}", p12.display());
+        // The password from the environment, then from stdin.
+        let stdin_line = format!("{password}\n");
+        for (env, stdin) in [(Some(password), None), (None, Some(stdin_line.as_str()))] {
+            let signed = sign(&p12, env, stdin);
+            assert!(
+                signed.status.success(),
+                "{}: {}",
+                p12.display(),
+                String::from_utf8_lossy(&signed.stderr)
+            );
+            assert_eq!(signed.stdout, from_pem.stdout, "{}", p12.display());
+        }
 
         let wrong = sign(&p12, Some("not it"), None);
         assert_eq!(wrong.status.code(), Some(2), "{}", p12.display());

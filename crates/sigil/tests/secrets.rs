@@ -82,15 +82,7 @@ async fn no_secret_reaches_the_log_or_an_error_reply() {
     for _ in 0..2 {
         let temporary = flow.request_token("oob", &[]).await.unwrap();
         secrets.push(temporary.token.secret.expose().to_owned());
-        let approval: serde_json::Value = serde_json::from_str(&server.admin(&[
-            "authorize",
-            "--token",
-            &temporary.token.token,
-            "--user",
-            "alice",
-            "--json",
-        ]))
-        .unwrap();
+        let approval: serde_json::Value = server.approve(&temporary.token.token, "alice");
         let verifier = approval["verifier"].as_str().unwrap().to_owned();
         let credentials = flow.access_token(&temporary, &verifier).await.unwrap();
         secrets.push(verifier);

@@ -11,7 +11,10 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{PgDatabase, Server, python, redis_url, services, sigil, sqlite_url};
+use support::{
+    PgDatabase, Server, python, read_authorization_token, read_authorization_token_of,
+    read_authorization_url, redis_url, services, sigil, sqlite_url,
+};
 
 use serde_json::Value;
 use sigil_core::{OAuthParams, Request, Secret, SignatureMethod, SigningKey, generate_nonce, sign};
@@ -234,15 +237,7 @@ async fn dance(http: &reqwest::Client, server: &Server, key: (&str, &str)) -> (S
         form_field(&body, "oauth_token"),
         form_field(&body, "oauth_token_secret"),
     );
-    let approval: Value = serde_json::from_str(&server.admin(&[
-        "authorize",
-        "--token",
-        &token,
-        "--user",
-        "alice",
-        "--json",
-    ]))
-    .unwrap();
+    let approval: Value = server.approve(&token, "alice");
     let verifier = approval["verifier"].as_str().unwrap().to_owned();
     let (status, body, _) = send(
         http,
@@ -386,15 +381,7 @@ async fn dance_across(
         form_field(&body, "oauth_token"),
         form_field(&body, "oauth_token_secret"),
     );
-    let approval: Value = serde_json::from_str(&first.admin(&[
-        "authorize",
-        "--token",
-        &token,
-        "--user",
-        "alice",
-        "--json",
-    ]))
-    .unwrap();
+    let approval: Value = first.approve(&token, "alice");
     let verifier = approval["verifier"].as_str().unwrap().to_owned();
     let (status, body, _) = send(
         http,
@@ -752,15 +739,7 @@ async fn sigil_client_completes_the_dance_for_every_method_and_placement() {
                 .request_token("http://127.0.0.1:9/callback", &[])
                 .await
                 .unwrap();
-            let approval: Value = serde_json::from_str(&server.admin(&[
-                "authorize",
-                "--token",
-                &temporary.token.token,
-                "--user",
-                "alice",
-                "--json",
-            ]))
-            .unwrap();
+            let approval: Value = server.approve(&temporary.token.token, "alice");
             assert!(
                 flow.authorization_url(&temporary, &[])
                     .contains(&temporary.token.token)
@@ -865,28 +844,6 @@ async fn sigil_request_signs_and_sends() {
 
 /// Reads the child's stdout up to the authorization URL and returns its
 /// request token.
-fn read_authorization_token(reader: &mut BufReader<std::process::ChildStdout>) -> String {
-    read_authorization_token_of(&read_authorization_url(reader))
-}
-
-fn read_authorization_token_of(url: &str) -> String {
-    sigil_axum::query_value(url.split_once('?').unwrap().1, "oauth_token").unwrap()
-}
-
-/// The authorization URL `sigil login` prints.
-fn read_authorization_url(reader: &mut BufReader<std::process::ChildStdout>) -> String {
-    loop {
-        let mut line = String::new();
-        assert!(
-            reader.read_line(&mut line).unwrap() > 0,
-            "login ended early"
-        );
-        if line.contains('?') {
-            return line.trim().to_owned();
-        }
-    }
-}
-
 /// Sends one browser request for `target` to `addr` (the request line in
 /// two pieces, as a client may send it) and returns the whole answer.
 fn browse(addr: &str, target: &str) -> String {
@@ -984,15 +941,7 @@ fn sigil_login_by_pin_and_by_loopback_callback_then_request_with_the_profile() {
     let mut child = login(true, "by-pin", &[]);
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let token = read_authorization_token(&mut out);
-    let approval: Value = serde_json::from_str(&server.admin(&[
-        "authorize",
-        "--token",
-        &token,
-        "--user",
-        "alice",
-        "--json",
-    ]))
-    .unwrap();
+    let approval: Value = server.approve(&token, "alice");
     assert_eq!(approval["callback"], Value::Null);
     let verifier = approval["verifier"].as_str().unwrap();
     child
@@ -1022,15 +971,7 @@ fn sigil_login_by_pin_and_by_loopback_callback_then_request_with_the_profile() {
         "{url}"
     );
     let token = read_authorization_token_of(&url);
-    let approval: Value = serde_json::from_str(&server.admin(&[
-        "authorize",
-        "--token",
-        &token,
-        "--user",
-        "alice",
-        "--json",
-    ]))
-    .unwrap();
+    let approval: Value = server.approve(&token, "alice");
     let redirect = approval["callback"].as_str().unwrap().to_owned();
     let rest = redirect.strip_prefix("http://").unwrap();
     let (addr, path) = rest.split_at(rest.find('/').unwrap());
@@ -1053,15 +994,7 @@ fn sigil_login_by_pin_and_by_loopback_callback_then_request_with_the_profile() {
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let url = read_authorization_url(&mut out);
     let token = read_authorization_token_of(&url);
-    let approval: Value = serde_json::from_str(&server.admin(&[
-        "authorize",
-        "--token",
-        &token,
-        "--user",
-        "alice",
-        "--json",
-    ]))
-    .unwrap();
+    let approval: Value = server.approve(&token, "alice");
     let redirect = approval["callback"].as_str().unwrap().to_owned();
     let addr = redirect
         .strip_prefix("http://")

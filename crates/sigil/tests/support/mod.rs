@@ -172,6 +172,21 @@ impl Server {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Approves the request token `token` for `user` through `sigil admin
+    /// authorize`, as the consent page would; the answer's JSON (with the
+    /// `verifier` and the `callback` to send the browser to).
+    pub fn approve(&self, token: &str, user: &str) -> serde_json::Value {
+        serde_json::from_str(&self.admin(&[
+            "authorize",
+            "--token",
+            token,
+            "--user",
+            user,
+            "--json",
+        ]))
+        .unwrap()
+    }
+
     pub fn stop(mut self) {
         // SIGTERM: a graceful shutdown.
         let _ = Command::new("kill")
@@ -350,17 +365,37 @@ impl Site {
     /// The whole dance for alice, approved through `sigil admin authorize`.
     pub async fn dance(&self, flow: &sigil_client::Flow) -> sigil_client::TokenCredentials {
         let temporary = flow.request_token("oob", &[]).await.unwrap();
-        let approval: serde_json::Value = serde_json::from_str(&self.server.admin(&[
-            "authorize",
-            "--token",
-            &temporary.token.token,
-            "--user",
-            "alice",
-            "--json",
-        ]))
-        .unwrap();
+        let approval: serde_json::Value = self.server.approve(&temporary.token.token, "alice");
         let verifier = approval["verifier"].as_str().unwrap();
         flow.access_token(&temporary, verifier).await.unwrap()
+    }
+}
+
+/// The request token in the authorization URL `sigil login` prints.
+pub fn read_authorization_token(
+    reader: &mut std::io::BufReader<std::process::ChildStdout>,
+) -> String {
+    read_authorization_token_of(&read_authorization_url(reader))
+}
+
+/// The request token in an authorization URL.
+pub fn read_authorization_token_of(url: &str) -> String {
+    sigil_axum::query_value(url.split_once('?').unwrap().1, "oauth_token").unwrap()
+}
+
+/// The authorization URL `sigil login` prints.
+pub fn read_authorization_url(
+    reader: &mut std::io::BufReader<std::process::ChildStdout>,
+) -> String {
+    loop {
+        let mut line = String::new();
+        assert!(
+            std::io::BufRead::read_line(reader, &mut line).unwrap() > 0,
+            "login ended early"
+        );
+        if line.contains('?') {
+            return line.trim().to_owned();
+        }
     }
 }
 
