@@ -35,5 +35,6 @@ pub use redis_store::RedisStore;
 pub use seal::{SealKeyError, Sealer};
 pub use sealing::{SealError, SealReport};
 pub use sql::{
-    Backend, PRESENCE_STALE_AFTER, ServingClaim, SqlOptions, SqlStore, WebSession, sqlite_path,
+    Backend, BackupError, PRESENCE_STALE_AFTER, ServingClaim, SqlOptions, SqlStore, WebSession,
+    sqlite_path,
 };

@@ -108,6 +108,17 @@ impl RedisStore {
         format!("{}t:{}", self.prefix, encode(token))
     }
 
+    /// One round trip to Redis (`PING`): `Ok` when it answers, within the
+    /// connection's response timeout.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map(|_| ())
+            .map_err(redis_err)
+    }
+
     /// Deletes every key under this store's prefix (tests).
     pub async fn clear(&self) -> Result<u64, StoreError> {
         let mut conn = self.conn.clone();

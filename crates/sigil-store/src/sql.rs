@@ -27,6 +27,10 @@ use sigil_server::{
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
+mod maintenance;
+
+pub use maintenance::BackupError;
+
 use crate::nonce_writer::NonceWriter;
 use crate::passwords;
 use crate::seal::Sealer;

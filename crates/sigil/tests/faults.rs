@@ -82,9 +82,11 @@ async fn redis_down_fails_closed_and_recovers_by_itself() {
     }
     let refused = flow.request_token("oob", &[]).await.unwrap_err();
     assert_eq!(refused.to_string(), "503: temporarily_unavailable");
-    // The process stays up and says so on /healthz.
+    // The process stays up and says so on /healthz; /readyz says it cannot
+    // serve, and why.
     let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
+    assert_eq!(readyz(&base).await, (503, "not ready: redis\n".to_owned()));
 
     // Redis back on the same port: the service recovers without a restart.
     let _redis = Redis::start(port);
@@ -104,6 +106,14 @@ async fn redis_down_fails_closed_and_recovers_by_itself() {
     // And a whole new dance works again.
     let again = site.dance(&flow).await;
     assert_eq!(api_me(&base, &flow, &again).await.0, 200);
+    assert_eq!(readyz(&base).await, (200, "ready\n".to_owned()));
+}
+
+/// `/readyz`: status and body.
+async fn readyz(base: &str) -> (u16, String) {
+    let answer = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.text().await.unwrap())
 }
 
 /// A TCP proxy to `upstream` that can be cut (every connection dropped,
@@ -196,6 +206,10 @@ async fn postgres_cut_off_fails_closed_and_recovers_by_itself() {
     }
     let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
+    assert_eq!(
+        readyz(&base).await,
+        (503, "not ready: database\n".to_owned())
+    );
 
     proxy.restore();
     let started = Instant::now();
@@ -213,4 +227,5 @@ async fn postgres_cut_off_fails_closed_and_recovers_by_itself() {
     }
     let again = site.dance(&flow).await;
     assert_eq!(api_me(&base, &flow, &again).await.0, 200);
+    assert_eq!(readyz(&base).await, (200, "ready\n".to_owned()));
 }

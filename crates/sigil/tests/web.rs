@@ -170,7 +170,7 @@ async fn consent_is_guarded_by_session_and_csrf_then_approves_and_revokes() {
     assert_eq!(me["user"], "alice");
     assert_eq!(me["realms"], serde_json::json!(["photos"]));
 
-    // Authorised applications: listed, then revoked; the API refuses at once.
+    // Authorized applications: listed, then revoked; the API refuses at once.
     let page = alice.get("/authorized").await;
     assert!(page.body.contains("Printer") && page.body.contains("See and change your photos"));
     assert!(

@@ -53,6 +53,18 @@ enum AdminCommand {
         #[command(subcommand)]
         command: SealKeyCommand,
     },
+    /// Write a consistent copy of the SQLite database to FILE while
+    /// `sigil serve` keeps running, and the seal key beside it (FILE.key)
+    /// when the key comes from a file. A server started on the copy serves
+    /// the same clients and tokens. PostgreSQL: use pg_dump.
+    Backup {
+        /// The copy; must not exist.
+        file: PathBuf,
+    },
+    /// Apply the database migrations this build has, and print the schema
+    /// version (`sigil serve` does it at start too; run it once before
+    /// rolling a new version out across instances).
+    Migrate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -196,6 +208,43 @@ async fn rotate_seal_key(
     Ok(())
 }
 
+/// `sigil admin backup FILE`: the database copied by SQLite itself, then
+/// the key file, so that the pair opens as the original does.
+async fn backup(
+    store: &StoreArgs,
+    file: &FileConfig,
+    sql: &sigil_store::SqlStore,
+    target: &std::path::Path,
+) -> anyhow::Result<()> {
+    let from_file = store.seal_key.is_none() && file.seal_key.is_none();
+    let mut key_copy = target.as_os_str().to_owned();
+    key_copy.push(".key");
+    let key_copy = PathBuf::from(key_copy);
+    if from_file && key_copy.exists() {
+        bail!("{} exists; a backup overwrites nothing", key_copy.display());
+    }
+    sql.backup_into(target)
+        .await
+        .with_context(|| format!("cannot back up into {}", target.display()))?;
+    if from_file {
+        let key_path = store.seal_key_path(file, &store.database_url(file));
+        let key = std::fs::read_to_string(&key_path)
+            .with_context(|| format!("cannot read the seal key {}", key_path.display()))?;
+        super::settings::write_private(&key_copy, key.trim(), false)?;
+        println!(
+            "backed up into {}; its seal key is in {}",
+            target.display(),
+            key_copy.display()
+        );
+    } else {
+        println!(
+            "backed up into {}; it opens with the same seal key (--seal-key or SIGIL_SEAL_KEY)",
+            target.display()
+        );
+    }
+    Ok(())
+}
+
 fn now() -> u64 {
     sigil_core::Clock::now_unix(&sigil_core::SystemClock)
 }
@@ -209,6 +258,11 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     } = &args.command
     {
         let result = rotate_seal_key(&args.store, &file, &open.sql).await;
+        open.sql.close().await;
+        return result;
+    }
+    if let AdminCommand::Backup { file: target } = &args.command {
+        let result = backup(&args.store, &file, &open.sql, target).await;
         open.sql.close().await;
         return result;
     }
@@ -245,7 +299,11 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             }
         }
         AdminCommand::Client { command } => client(&sql, command).await?,
-        AdminCommand::SealKey { .. } => {}
+        AdminCommand::SealKey { .. } | AdminCommand::Backup { .. } => {}
+        AdminCommand::Migrate => {
+            // Opening the store migrated it.
+            println!("schema version {}", sql.schema_version().await?);
+        }
         AdminCommand::Authorize { token, user, json } => {
             if !sql.user_exists(&user).await? {
                 bail!("no user {user} (add one with `sigil admin user add {user}`)");

@@ -86,12 +86,21 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::from(anyhow::Error::from(e)))
 }
 
-fn init_logging(json: bool) {
+/// Logs to standard error through a writer thread, so that a request's log
+/// line never waits on the terminal or the journal: the request path only
+/// queues the formatted line. Lines are never dropped (a full queue makes
+/// the next line wait instead). The guard flushes the queue when dropped, at
+/// exit.
+fn init_logging(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SIGIL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("sigil-log")
+        .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     // A second initialisation (tests) is harmless.
     let _ = if json {
@@ -99,6 +108,7 @@ fn init_logging(json: bool) {
     } else {
         builder.try_init()
     };
+    guard
 }
 
 /// Runs the parsed command line.
@@ -106,7 +116,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Sign(args) => sign::run(args),
         Command::Serve(args) => {
-            init_logging(std::env::var_os("SIGIL_LOG_JSON").is_some());
+            let _log = init_logging(matches!(
+                std::env::var("SIGIL_LOG_JSON").as_deref(),
+                Ok("1" | "true")
+            ));
             runtime()?.block_on(serve::run(args)).map_err(Failure::from)
         }
         Command::Doctor(args) => doctor::run(args),
@@ -114,7 +127,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Login(args) => runtime()?.block_on(login::run(args)),
         Command::Request(args) => runtime()?.block_on(request::run(args)),
         Command::Admin(args) => {
-            init_logging(false);
+            let _log = init_logging(false);
             runtime()?.block_on(admin::run(args)).map_err(Failure::from)
         }
     }

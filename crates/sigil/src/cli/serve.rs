@@ -18,7 +18,7 @@ use sigil_axum::{OAuthGrant, flow_router, require_oauth};
 use sigil_server::{
     CredentialCache, Generation, MEMORY_ONLY_AHEAD, MemoryNonceStore, NonceStore, Provider,
 };
-use sigil_store::{PRESENCE_STALE_AFTER, ServingClaim};
+use sigil_store::{PRESENCE_STALE_AFTER, RedisStore, ServingClaim, SqlStore};
 
 use super::connections::{ConnectionLimits, ConnectionStats, cap_for_descriptors};
 use super::settings::{FileConfig, StoreArgs, policy_for, provider};
@@ -41,9 +41,19 @@ pub struct ServeArgs {
     #[arg(long, env = "SIGIL_OPEN_REGISTRATION")]
     open_registration: bool,
     /// A realm the provider knows, with the words the consent page shows
-    /// for it: NAME or NAME=WORDS (repeatable).
-    #[arg(long = "realm", value_name = "NAME[=WORDS]")]
+    /// for it: NAME or NAME=WORDS (repeatable; env: `;`-separated, so that
+    /// the words may hold commas).
+    #[arg(
+        long = "realm",
+        env = "SIGIL_REALMS",
+        value_delimiter = ';',
+        value_name = "NAME[=WORDS]"
+    )]
     realms: Vec<String>,
+    /// The service's name, shown on every page of the web UI and in its
+    /// page titles (default Sigil).
+    #[arg(long, env = "SIGIL_SITE_NAME")]
+    site_name: Option<String>,
     /// Failed sign-ins allowed per account in the window (default 5).
     #[arg(long, env = "SIGIL_SIGN_IN_LIMIT")]
     sign_in_limit: Option<u32>,
@@ -376,6 +386,10 @@ impl ServeArgs {
                 Some((n, d)) => (n.trim(), Some(d.trim())),
                 None => (flag.trim(), None),
             };
+            if name.is_empty() {
+                // A trailing `;` in SIGIL_REALMS.
+                continue;
+            }
             if !names.iter().any(|n| n == name) {
                 names.push(name.to_owned());
             }
@@ -405,6 +419,11 @@ impl ServeArgs {
                     .or(file.sign_in_window)
                     .map_or(defaults.window, Duration::from_secs),
             },
+            site_name: self
+                .site_name
+                .clone()
+                .or_else(|| file.site_name.clone())
+                .unwrap_or_else(|| WebSettings::default().site_name),
             ..WebSettings::default()
         }
     }
@@ -613,18 +632,75 @@ async fn metrics_page(State(metrics): State<Arc<Metrics>>) -> Response {
         .into_response()
 }
 
-/// One log line and one metrics sample per request; never a secret or a
-/// signature.
-async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+/// Names each request for the logs and the `X-Request-Id` response header:
+/// a random prefix drawn at start, so that ids from several instances or
+/// restarts do not collide, then a counter.
+#[derive(Debug)]
+struct RequestIds {
+    prefix: u32,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl RequestIds {
+    /// Ids under a fresh random prefix.
+    fn new() -> Self {
+        let mut prefix = [0u8; 4];
+        // Uniqueness only, not secrecy: a clock-derived prefix would do if
+        // the OS had no randomness to give.
+        let prefix = match getrandom::fill(&mut prefix) {
+            Ok(()) => u32::from_le_bytes(prefix),
+            Err(_) => u32::try_from(unix_now() % (1 << 32)).unwrap_or_default(),
+        };
+        Self {
+            prefix,
+            next: std::sync::atomic::AtomicU64::new(1),
+        }
+    }
+
+    /// The next id, as 24 hex digits.
+    fn next(&self) -> axum::http::HeaderValue {
+        use std::io::Write as _;
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut text = [0u8; 24];
+        let mut cursor = &mut text[..];
+        // 8 + 16 hex digits fill the buffer exactly.
+        let _ = write!(cursor, "{:08x}{n:016x}", self.prefix);
+        axum::http::HeaderValue::from_bytes(&text)
+            .unwrap_or_else(|_| axum::http::HeaderValue::from_static("-"))
+    }
+}
+
+impl Default for RequestIds {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What the access log and the metrics need: the counters and the ids.
+struct Observer {
+    metrics: Arc<Metrics>,
+    ids: RequestIds,
+}
+
+/// The access log, one line per request at info (refusals and failures
+/// too), and one metrics sample. The line has the request id (also sent as
+/// `X-Request-Id`), method, path without the query (which may carry
+/// protocol parameters), matched route, status, time, client key, the
+/// client's address and the problem; never a secret or a signature.
+async fn observe(State(observer): State<Arc<Observer>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
+    let id = observer.ids.next();
     let matched = request.extensions().get::<MatchedPath>().cloned();
     let endpoint = matched.as_ref().map_or("unmatched", |p| p.as_str());
     let method = request.method().clone();
+    // The path is ASCII that `http` checked; only the query is left out.
+    // (A `Uri` clone shares its bytes.)
+    let uri = request.uri().clone();
     let address = request
         .extensions()
         .get::<crate::forwarded::ClientAddress>()
         .map(|a| a.0);
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
     let problem = response
@@ -635,34 +711,83 @@ async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Ne
         .extensions()
         .get::<sigil_axum::ClientKey>()
         .map(|c| c.0.as_str());
-    metrics.record(endpoint, status, problem, seconds);
-    // Refusals and failures at info; successes at debug, because one
-    // formatted line per request costs more than the request itself.
-    macro_rules! request_line {
-        ($level:ident) => {
-            tracing::$level!(
-                endpoint,
-                method = %method,
-                status,
-                client_key = client.unwrap_or("-"),
-                address = ?address,
-                problem = problem.unwrap_or("-"),
-                latency_ms = seconds * 1000.0,
-                "request"
-            )
-        };
-    }
-    if status >= 400 {
-        request_line!(info);
-    } else {
-        request_line!(debug);
-    }
+    observer.metrics.record(endpoint, status, problem, seconds);
+    tracing::info!(
+        request_id = id.to_str().unwrap_or("-"),
+        method = %method,
+        path = uri.path(),
+        endpoint,
+        status,
+        latency_ms = seconds * 1000.0,
+        client_key = client.unwrap_or("-"),
+        address = address.map(tracing::field::display),
+        problem = problem.unwrap_or("-"),
+        "request"
+    );
+    response
+        .headers_mut()
+        .insert(axum::http::HeaderName::from_static("x-request-id"), id);
     response
 }
 
-/// The whole application: flow endpoints, web UI, demo API, health and
-/// metrics.
-pub fn app(provider: Arc<Provider>, web: Arc<Web>, metrics: Arc<Metrics>) -> Router {
+/// What `/readyz` asks before it answers 200: the database, and Redis when
+/// one is configured.
+#[derive(Clone, Debug)]
+pub struct Readiness {
+    sql: Arc<SqlStore>,
+    redis: Option<RedisStore>,
+}
+
+impl Readiness {
+    /// Readiness of the stores `open` holds.
+    pub fn of(open: &super::settings::OpenStores) -> Self {
+        Self {
+            sql: open.sql.clone(),
+            redis: open.redis.clone(),
+        }
+    }
+}
+
+/// How long `/readyz` waits for each dependency: a probe must answer
+/// quickly, and a dependency that slow is not serving requests either.
+const READY_WAIT: Duration = Duration::from_secs(2);
+
+/// `/readyz`: 200 when every dependency answers, else 503 naming the first
+/// that did not (the cause goes to the log, not to the reply).
+async fn readyz(State(readiness): State<Readiness>) -> Response {
+    let database = tokio::time::timeout(READY_WAIT, readiness.sql.ping()).await;
+    if let Err(reason) = answered(database) {
+        tracing::warn!(reason, "not ready: the database does not answer");
+        return (StatusCode::SERVICE_UNAVAILABLE, "not ready: database\n").into_response();
+    }
+    if let Some(redis) = &readiness.redis
+        && let Err(reason) = answered(tokio::time::timeout(READY_WAIT, redis.ping()).await)
+    {
+        tracing::warn!(reason, "not ready: Redis does not answer");
+        return (StatusCode::SERVICE_UNAVAILABLE, "not ready: redis\n").into_response();
+    }
+    "ready\n".into_response()
+}
+
+fn answered(
+    outcome: Result<Result<(), sigil_server::StoreError>, tokio::time::error::Elapsed>,
+) -> Result<(), String> {
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(_) => Err(format!("no answer within {} s", READY_WAIT.as_secs())),
+    }
+}
+
+/// The whole application: flow endpoints, web UI, demo API, liveness
+/// (`/healthz`) and readiness (`/readyz`); metrics have a listener of their
+/// own.
+pub fn app(
+    provider: Arc<Provider>,
+    web: Arc<Web>,
+    metrics: Arc<Metrics>,
+    readiness: Readiness,
+) -> Router {
     let https = provider
         .policy()
         .public_base_url
@@ -679,9 +804,14 @@ pub fn app(provider: Arc<Provider>, web: Arc<Web>, metrics: Arc<Metrics>) -> Rou
         )
         .merge(crate::web::router(web))
         .merge(api)
-        .route("/healthz", get(|| async { "ok\n" }));
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz).with_state(readiness));
+    let observer = Arc::new(Observer {
+        metrics,
+        ids: RequestIds::new(),
+    });
     crate::web::with_security_headers(site, https)
-        .layer(axum::middleware::from_fn_with_state(metrics, observe))
+        .layer(axum::middleware::from_fn_with_state(observer, observe))
 }
 
 /// The application of [`run`] on `database` with the default settings and
@@ -702,7 +832,7 @@ pub async fn app_on(database: &str, public_url: &str) -> anyhow::Result<Router> 
         WebSettings::default(),
     )?);
     let metrics = Arc::new(Metrics::with_generation(open.sql.clone()));
-    Ok(app(provider, web, metrics))
+    Ok(app(provider, web, metrics, Readiness::of(&open)))
 }
 
 async fn shutdown_signal() {
@@ -897,7 +1027,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("listening on http://{bound}");
     super::connections::serve(
         listener,
-        app(provider, web, metrics),
+        app(provider, web, metrics, Readiness::of(&open)),
         limits,
         proxies,
         connection_stats,

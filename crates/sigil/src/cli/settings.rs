@@ -59,6 +59,8 @@ pub struct FileConfig {
     pub realm_descriptions: Option<std::collections::BTreeMap<String, String>>,
     /// Let visitors create their own accounts.
     pub open_registration: Option<bool>,
+    /// The service's name on the web UI's pages.
+    pub site_name: Option<String>,
     /// Failed sign-ins allowed per account in the window.
     pub sign_in_limit: Option<u32>,
     /// Failed sign-ins allowed per client address in the window.

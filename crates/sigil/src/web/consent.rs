@@ -51,6 +51,15 @@ fn consent_path(token: &str) -> String {
     )
 }
 
+/// `advice` as the start of a sentence: the protocol's advice strings are
+/// lower-case (they follow `oauth_problem_advice=`), a page's are not.
+fn sentence(advice: &str) -> String {
+    let mut chars = advice.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
 impl Web {
     fn authorization_error(&self, visitor: &Visitor, error: &OAuthError) -> Response {
         let status = if error.status == 503 {
@@ -63,8 +72,8 @@ impl Web {
             "message.html",
             visitor,
             context! {
-                title => "This authorisation link cannot be used",
-                message => format!("{}. Go back to the application and start again.", error.advice),
+                title => "This authorization link cannot be used",
+                message => format!("{}. Go back to the application and start again.", sentence(error.advice)),
             },
         )
     }
@@ -99,7 +108,7 @@ impl ConsentApp for WebConsent {
             "consent.html",
             &visitor,
             context! {
-                title => format!("Authorise {}", pending.client_name),
+                title => format!("Authorize {}", pending.client_name),
                 app => AppView {
                     name: &pending.client_name,
                     description: &pending.client_description,
@@ -157,7 +166,7 @@ impl ConsentApp for WebConsent {
         match form.get("decision") {
             Some("approve") => match provider.approve(token, &session.user).await {
                 Ok(approval) => {
-                    tracing::info!(user = %session.user, client_key = %pending.client_key, "authorisation approved");
+                    tracing::info!(user = %session.user, client_key = %pending.client_key, "authorization approved");
                     match approval.redirect {
                         Some(url) => see_other(&url),
                         None => web.render(
@@ -176,7 +185,7 @@ impl ConsentApp for WebConsent {
             },
             Some("deny") => match provider.deny(token).await {
                 Ok(denial) => {
-                    tracing::info!(user = %session.user, client_key = %pending.client_key, "authorisation denied");
+                    tracing::info!(user = %session.user, client_key = %pending.client_key, "authorization denied");
                     match denial.redirect {
                         Some(url) => see_other(&url),
                         None => web.message(

@@ -1,5 +1,5 @@
 //! The web UI of `sigil serve`: sign in and out, the consent page, the
-//! developer's applications and the resource owner's authorised
+//! developer's applications and the resource owner's authorized
 //! applications. Server-rendered HTML (minijinja templates compiled into
 //! the binary), one stylesheet, one small script for copy buttons.
 
@@ -38,6 +38,8 @@ pub struct WebSettings {
     pub sign_in: SignInLimits,
     /// How long a session lasts, in seconds.
     pub session_lifetime: u64,
+    /// The service's name, on every page and in page titles.
+    pub site_name: String,
 }
 
 impl Default for WebSettings {
@@ -47,6 +49,7 @@ impl Default for WebSettings {
             realm_descriptions: BTreeMap::new(),
             sign_in: SignInLimits::default(),
             session_lifetime: 12 * 60 * 60,
+            site_name: "Sigil".to_owned(),
         }
     }
 }
@@ -105,6 +108,7 @@ impl Web {
         for (name, source) in TEMPLATES {
             templates.add_template(name, source)?;
         }
+        templates.add_global("site_name", settings.site_name.clone());
         Ok(Self {
             sql,
             provider,

@@ -1,4 +1,4 @@
-//! The pages: home, sign in/out, sign up, applications, authorised
+//! The pages: home, sign in/out, sign up, applications, authorized
 //! applications.
 
 use std::collections::BTreeMap;
@@ -931,7 +931,7 @@ pub async fn authorized(State(web): State<Arc<Web>>, headers: HeaderMap) -> Resp
         StatusCode::OK,
         "authorized.html",
         &visitor,
-        context! { title => "Authorised applications", grants },
+        context! { title => "Authorized applications", grants },
     )
 }
 

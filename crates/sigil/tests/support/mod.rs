@@ -106,6 +106,23 @@ impl Server {
         Self::launch(database, None, None, "127.0.0.1:0", extra, Some(log))
     }
 
+    /// Logging at the shipped default level (no `SIGIL_LOG`) into the file
+    /// `log`, with the environment variables `env` set.
+    pub fn start_default_logging(
+        database: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        log: &std::path::Path,
+    ) -> Self {
+        let mut cmd = sigil();
+        cmd.env_remove("SIGIL_LOG")
+            .stderr(std::fs::File::create(log).unwrap());
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        Self::spawn(cmd, database, None, None, "127.0.0.1:0", extra)
+    }
+
     fn launch(
         database: &str,
         redis: Option<&str>,
@@ -115,16 +132,26 @@ impl Server {
         log: Option<&std::path::Path>,
     ) -> Self {
         let mut cmd = sigil();
-        cmd.args(["serve", "--listen", listen, "--database", database])
-            .args(extra)
-            .env("SIGIL_LOG", "warn")
-            .env("SIGIL_METRICS_LISTEN", "127.0.0.1:0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        cmd.env("SIGIL_LOG", "warn").stderr(Stdio::inherit());
         if let Some(log) = log {
             cmd.env("SIGIL_LOG", "trace")
                 .stderr(std::fs::File::create(log).unwrap());
         }
+        Self::spawn(cmd, database, redis, public, listen, extra)
+    }
+
+    fn spawn(
+        mut cmd: Command,
+        database: &str,
+        redis: Option<&str>,
+        public: Option<&str>,
+        listen: &str,
+        extra: &[&str],
+    ) -> Self {
+        cmd.args(["serve", "--listen", listen, "--database", database])
+            .args(extra)
+            .env("SIGIL_METRICS_LISTEN", "127.0.0.1:0")
+            .stdout(Stdio::piped());
         if let Some(redis) = redis {
             cmd.args(["--redis", redis]);
         }
