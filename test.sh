@@ -57,6 +57,44 @@ ensure_postgres() {
   port_open 5432 || { echo "PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1; }
 }
 
+pg_answers() { PGCONNECT_TIMEOUT=5 psql "$1" -qAtXc 'SELECT 1' >/dev/null 2>&1; }
+
+as_postgres() {
+  # The postgres system user, for peer authentication on the local socket.
+  if [ "$(id -un)" = postgres ]; then (cd / && "$@")
+  elif command -v runuser >/dev/null; then (cd / && runuser -u postgres -- "$@")
+  else (cd / && sudo -u postgres "$@")
+  fi
+}
+
+# The tests need a database they may create databases and schemas from. This
+# machine's PostgreSQL trusts loopback logins and has a `test` database; a
+# stock Debian one asks for a password on TCP and has neither, so a role and
+# database of the tests' own are made through the postgres system user.
+ensure_postgres_access() {
+  local url="$SIGIL_TEST_POSTGRES_URL"
+  command -v psql >/dev/null || apt_install postgresql-client
+  log "PostgreSQL: trying ${url%%@*}@… (SIGIL_TEST_POSTGRES_URL)"
+  if pg_answers "$url"; then return; fi
+  local base="${url%/*}" name="${url##*/}"
+  if pg_answers "$base/postgres"; then
+    log "PostgreSQL: creating database $name"
+    psql "$base/postgres" -qXc "CREATE DATABASE \"$name\""
+    pg_answers "$url" && return
+  fi
+  log "PostgreSQL refuses that login: making role and database sigil_test as the postgres system user"
+  local password
+  password=$(openssl rand -hex 16 2>/dev/null || od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+  as_postgres psql -qX -v ON_ERROR_STOP=1 -v pw="$password" <<'SQL'
+SELECT 'CREATE ROLE sigil_test' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sigil_test')\gexec
+ALTER ROLE sigil_test LOGIN CREATEDB PASSWORD :'pw';
+SELECT 'CREATE DATABASE sigil_test OWNER sigil_test' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'sigil_test')\gexec
+SQL
+  export SIGIL_TEST_POSTGRES_URL="postgres://sigil_test:$password@127.0.0.1:5432/sigil_test"
+  pg_answers "$SIGIL_TEST_POSTGRES_URL" \
+    || { echo "PostgreSQL: cannot log in as sigil_test on 127.0.0.1:5432 (pg_hba.conf?)" >&2; exit 1; }
+}
+
 ensure_redis() {
   if port_open 6379; then return; fi
   if ! command -v redis-server >/dev/null; then apt_install redis-server; fi
@@ -94,12 +132,29 @@ ensure_cargo_deny() {
   cargo install --locked --quiet "cargo-deny@$CARGO_DENY_VERSION"
 }
 
+# cargo-deb, for the Debian package test (scripts/package.sh).
+CARGO_DEB_VERSION=3.8.0
+ensure_cargo_deb() {
+  if command -v cargo-deb >/dev/null && cargo deb --version | grep -q "$CARGO_DEB_VERSION"; then return; fi
+  log "cargo install cargo-deb@$CARGO_DEB_VERSION (a few minutes)"
+  cargo install --locked --quiet "cargo-deb@$CARGO_DEB_VERSION"
+}
+
+log "Python peers (.venv)"
 ensure_python
+log "PostgreSQL on 127.0.0.1:5432"
 ensure_postgres
+ensure_postgres_access
+log "Redis on 127.0.0.1:6379"
 ensure_redis
+log "Chromium and ChromeDriver"
 ensure_chromium
+log "nginx and openssl"
 ensure_nginx
+log "cargo-deny $CARGO_DENY_VERSION"
 ensure_cargo_deny
+log "cargo-deb $CARGO_DEB_VERSION"
+ensure_cargo_deb
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
@@ -109,6 +164,8 @@ log "advisories (RustSec, offline snapshot when there is one)"
 ./scripts/advisories.sh
 log "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-log "cargo test (service tests on)"
+log "Debian package: cargo deb, unpacked for the package test"
+eval "$(./scripts/package.sh | sed 's/^/export /')"
+log "cargo test (service tests on; the slowest test binaries take a few minutes each)"
 export SIGIL_SERVICE_TESTS=1
 cargo test --workspace "$@"
